@@ -1,0 +1,36 @@
+package io.flinkfleet.ha.core;
+
+import java.time.Duration;
+
+/**
+ * Our configuration keys and defaults, shared by every adapter so that a key means the same on
+ * every Flink version. Adapters wrap these in Flink {@code ConfigOption}s.
+ */
+public final class PvcHaSettings {
+    private PvcHaSettings() {}
+
+    /** Metadata root on the volume; default {@code <storageDir>/<cluster-id>/pvc-ha}. Local path. */
+    public static final String PATH = "high-availability.pvc.path";
+
+    /** Sub-directory of the cluster's HA storage path used when {@link #PATH} is unset. */
+    public static final String DEFAULT_SUBDIR = "pvc-ha";
+
+    /** How often leader retrieval reads the leader files and the elector checks its epoch. */
+    public static final String POLL_INTERVAL = "high-availability.pvc.poll-interval";
+
+    public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+
+    /** {@code single} (one JobManager, epoch fencing). {@code standby} is reserved for leases. */
+    public static final String MODE = "high-availability.pvc.mode";
+
+    public static final String DEFAULT_MODE = "single";
+
+    /**
+     * Whether clients (CLI, REST client) find the REST endpoint through the leader file
+     * ({@code volume}), through {@code rest.address} ({@code rest-address}), or the former when
+     * the metadata root is readable and else the latter ({@code auto}).
+     */
+    public static final String CLIENT_DISCOVERY = "high-availability.pvc.client.discovery";
+
+    public static final String DEFAULT_CLIENT_DISCOVERY = "auto";
+}

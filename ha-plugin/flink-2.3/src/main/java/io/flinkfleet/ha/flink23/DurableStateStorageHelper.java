@@ -1,0 +1,62 @@
+package io.flinkfleet.ha.flink23;
+
+import io.flinkfleet.ha.core.DurableFiles;
+
+import org.apache.flink.runtime.persistence.RetrievableStateStorageHelper;
+import org.apache.flink.runtime.persistence.filesystem.FileSystemStateStorageHelper;
+import org.apache.flink.runtime.state.RetrievableStateHandle;
+import org.apache.flink.runtime.state.RetrievableStreamStateHandle;
+import org.apache.flink.util.InstantiationUtil;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Writes the state a pointer refers to (checkpoint metadata handle, execution plan, application)
+ * under the HA storage directory, fsynced before the pointer is committed.
+ *
+ * <p>Flink's {@link FileSystemStateStorageHelper} does not fsync, so after a power loss a durable
+ * pointer could reference an empty file. For non-local storage directories (e.g. s3://) we defer
+ * to Flink's helper, whose file systems have their own durability.
+ */
+public final class DurableStateStorageHelper<T extends Serializable> implements RetrievableStateStorageHelper<T> {
+    private final org.apache.flink.core.fs.Path root;
+    private final String prefix;
+    private final Optional<Path> localRoot;
+
+    public DurableStateStorageHelper(org.apache.flink.core.fs.Path root, String prefix) {
+        this.root = root;
+        this.prefix = prefix;
+        this.localRoot = PvcHaUtils.localPath(root.toString());
+    }
+
+    @Override
+    public RetrievableStateHandle<T> store(T state) throws Exception {
+        if (localRoot.isEmpty()) {
+            return new FileSystemStateStorageHelper<T>(root, prefix).store(state);
+        }
+        Path dir = localRoot.get();
+        Files.createDirectories(dir);
+        Path file = dir.resolve(prefix + "-" + UUID.randomUUID());
+        byte[] bytes = InstantiationUtil.serializeObject(state);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+        DurableFiles.fsyncDirectory(dir);
+        return new RetrievableStreamStateHandle<>(new org.apache.flink.core.fs.Path(file.toUri()), bytes.length);
+    }
+}

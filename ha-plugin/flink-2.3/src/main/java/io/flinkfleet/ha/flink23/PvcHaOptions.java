@@ -1,0 +1,44 @@
+package io.flinkfleet.ha.flink23;
+
+import io.flinkfleet.ha.core.PvcHaSettings;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+import java.time.Duration;
+
+/** Flink {@link ConfigOption}s for the keys defined in {@link PvcHaSettings}. */
+public final class PvcHaOptions {
+    private PvcHaOptions() {}
+
+    public static final ConfigOption<String> PATH =
+            ConfigOptions.key(PvcHaSettings.PATH)
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Local directory (on the mounted volume) for the HA metadata: epochs, "
+                                    + "leader files and pointers. Default: <high-availability.storageDir>/"
+                                    + "<high-availability.cluster-id>/" + PvcHaSettings.DEFAULT_SUBDIR + ".");
+
+    public static final ConfigOption<Duration> POLL_INTERVAL =
+            ConfigOptions.key(PvcHaSettings.POLL_INTERVAL)
+                    .durationType()
+                    .defaultValue(PvcHaSettings.DEFAULT_POLL_INTERVAL)
+                    .withDescription(
+                            "How often leader retrieval (TaskManagers, clients) reads the leader files "
+                                    + "and the JobManager checks that its epoch is still the newest.");
+
+    public static final ConfigOption<String> MODE =
+            ConfigOptions.key(PvcHaSettings.MODE)
+                    .stringType()
+                    .defaultValue(PvcHaSettings.DEFAULT_MODE)
+                    .withDescription("'single': one JobManager, fenced by epochs. Other modes are reserved.");
+
+    public static final ConfigOption<String> CLIENT_DISCOVERY =
+            ConfigOptions.key(PvcHaSettings.CLIENT_DISCOVERY)
+                    .stringType()
+                    .defaultValue(PvcHaSettings.DEFAULT_CLIENT_DISCOVERY)
+                    .withDescription(
+                            "How clients find the REST endpoint: 'volume' (leader file), 'rest-address' "
+                                    + "(rest.address/rest.port), or 'auto' (volume when readable).");
+}

@@ -1,0 +1,217 @@
+package io.flinkfleet.ha.flink23;
+
+import io.flinkfleet.ha.core.DurableFiles;
+import io.flinkfleet.ha.core.EpochFence;
+import io.flinkfleet.ha.core.FileRecordStore;
+import io.flinkfleet.ha.core.PvcHaLayout;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.HighAvailabilityOptions;
+import org.apache.flink.runtime.blob.BlobStoreService;
+import org.apache.flink.runtime.checkpoint.CheckpointRecoveryFactory;
+import org.apache.flink.runtime.highavailability.AbstractHaServices;
+import org.apache.flink.runtime.highavailability.ApplicationResultStoreOptions;
+import org.apache.flink.runtime.highavailability.FileSystemApplicationResultStore;
+import org.apache.flink.runtime.highavailability.FileSystemJobResultStore;
+import org.apache.flink.runtime.highavailability.HighAvailabilityServicesUtils;
+import org.apache.flink.runtime.highavailability.JobResultStoreOptions;
+import org.apache.flink.runtime.jobmanager.ApplicationStore;
+import org.apache.flink.runtime.jobmanager.ApplicationStoreEntry;
+import org.apache.flink.runtime.jobmanager.DefaultApplicationStore;
+import org.apache.flink.runtime.jobmanager.DefaultExecutionPlanStore;
+import org.apache.flink.runtime.jobmanager.ExecutionPlanStore;
+import org.apache.flink.runtime.jobmanager.NoOpExecutionPlanStoreWatcher;
+import org.apache.flink.runtime.leaderretrieval.DefaultLeaderRetrievalService;
+import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalService;
+import org.apache.flink.streaming.api.graph.ExecutionPlan;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+
+/**
+ * High-availability services on a mounted volume: wiring only. Flink's Default* services and
+ * stores do the work; we supply the leader election/retrieval drivers and file pointer stores.
+ * The storage layout is documented on {@link PvcHaLayout}.
+ *
+ * <p>Nothing touches the disk here: the epoch is taken when the JobManager's leader election
+ * driver is created, and stores are created only after leadership was granted.
+ */
+public class PvcHaServices extends AbstractHaServices {
+    static final String RESOURCE_MANAGER = "resource_manager";
+    static final String DISPATCHER = "dispatcher";
+    static final String REST_SERVER = "rest_server";
+    static final String JOB_PREFIX = "job-";
+    static final String EXECUTION_PLAN_PREFIX = "submittedExecutionPlan";
+    static final String APPLICATION_PREFIX = "submittedApplication";
+
+    private final PvcHaLayout layout;
+    private final EpochFence fence;
+    private final DurableFiles files;
+    private final Duration pollInterval;
+
+    public static PvcHaServices create(
+            Configuration config, Executor ioExecutor, BlobStoreService blobStore, DurableFiles files) throws IOException {
+        PvcHaUtils.checkMode(config);
+        PvcHaLayout layout = PvcHaUtils.layout(config);
+        Duration poll = PvcHaUtils.pollInterval(config);
+        EpochFence fence = new EpochFence(layout.epochs());
+        Configuration effective = withResultRetention(config);
+        ResultStoreDurability jobResults = new ResultStoreDurability(fence,
+                PvcHaUtils.localPath(jobResultStorePath(effective)));
+        ResultStoreDurability applicationResults = new ResultStoreDurability(fence,
+                PvcHaUtils.localPath(applicationResultStorePath(effective)));
+        return new PvcHaServices(effective, ioExecutor, blobStore, layout, fence, files, poll,
+                new FencedJobResultStore(FileSystemJobResultStore.fromConfiguration(effective, ioExecutor), jobResults),
+                new FencedApplicationResultStore(
+                        FileSystemApplicationResultStore.fromConfiguration(effective, ioExecutor), applicationResults));
+    }
+
+    private PvcHaServices(
+            Configuration config,
+            Executor ioExecutor,
+            BlobStoreService blobStore,
+            PvcHaLayout layout,
+            EpochFence fence,
+            DurableFiles files,
+            Duration pollInterval,
+            FencedJobResultStore jobResultStore,
+            FencedApplicationResultStore applicationResultStore) {
+        super(config, new PvcLeaderElectionDriverFactory(layout, fence, files, pollInterval), ioExecutor, blobStore,
+                jobResultStore, applicationResultStore);
+        this.layout = layout;
+        this.fence = fence;
+        this.files = files;
+        this.pollInterval = pollInterval;
+    }
+
+    /**
+     * Keeps clean job/application results unless the user chose otherwise: a globally terminal
+     * result must survive JobManager restarts, or an application-mode job with a fixed id would
+     * run again after its result was deleted (compare FLINK-39704).
+     */
+    static Configuration withResultRetention(Configuration config) {
+        Configuration c = new Configuration(config);
+        if (!config.contains(JobResultStoreOptions.DELETE_ON_COMMIT)) {
+            c.set(JobResultStoreOptions.DELETE_ON_COMMIT, false);
+        }
+        if (!config.contains(ApplicationResultStoreOptions.DELETE_ON_COMMIT)) {
+            c.set(ApplicationResultStoreOptions.DELETE_ON_COMMIT, false);
+        }
+        return c;
+    }
+
+    static String jobResultStorePath(Configuration c) {
+        String p = c.get(JobResultStoreOptions.STORAGE_PATH);
+        return p == null || p.isBlank()
+                ? FileSystemJobResultStore.createDefaultJobResultStorePath(
+                        c.get(HighAvailabilityOptions.HA_STORAGE_PATH), c.get(HighAvailabilityOptions.HA_CLUSTER_ID))
+                : p;
+    }
+
+    static String applicationResultStorePath(Configuration c) {
+        String p = c.get(ApplicationResultStoreOptions.STORAGE_PATH);
+        return p == null || p.isBlank()
+                ? FileSystemApplicationResultStore.createDefaultApplicationResultStorePath(
+                        c.get(HighAvailabilityOptions.HA_STORAGE_PATH), c.get(HighAvailabilityOptions.HA_CLUSTER_ID))
+                : p;
+    }
+
+    public PvcHaLayout layout() {
+        return layout;
+    }
+
+    @Override
+    protected LeaderRetrievalService createLeaderRetrievalService(String componentId) {
+        return new DefaultLeaderRetrievalService(new PvcLeaderRetrievalDriverFactory(layout, componentId, pollInterval));
+    }
+
+    @Override
+    protected CheckpointRecoveryFactory createCheckpointRecoveryFactory() {
+        return new PvcCheckpointRecoveryFactory(layout, fence, files,
+                HighAvailabilityServicesUtils.getClusterHighAvailableStoragePath(configuration), ioExecutor);
+    }
+
+    @Override
+    protected ExecutionPlanStore createExecutionPlanStore() {
+        return new DefaultExecutionPlanStore<>(
+                new PvcStateHandleStore<ExecutionPlan>(
+                        new FileRecordStore(layout.executionPlans(), fence, files),
+                        new DurableStateStorageHelper<>(storagePath(), EXECUTION_PLAN_PREFIX)),
+                NoOpExecutionPlanStoreWatcher.INSTANCE,
+                PvcExecutionPlanStoreUtil.INSTANCE);
+    }
+
+    @Override
+    protected ApplicationStore createApplicationStore() {
+        return new DefaultApplicationStore<>(
+                new PvcStateHandleStore<ApplicationStoreEntry>(
+                        new FileRecordStore(layout.applications(), fence, files),
+                        new DurableStateStorageHelper<>(storagePath(), APPLICATION_PREFIX)),
+                PvcApplicationStoreUtil.INSTANCE);
+    }
+
+    private org.apache.flink.core.fs.Path storagePath() {
+        return HighAvailabilityServicesUtils.getClusterHighAvailableStoragePath(configuration);
+    }
+
+    @Override
+    protected void internalClose() {
+        // Drivers own their threads and are closed by the Default* services.
+    }
+
+    /**
+     * Removes all metadata except the epochs: deleting those would let a zombie JobManager
+     * with an old epoch believe it is the newest again.
+     */
+    @Override
+    protected void internalCleanup() throws Exception {
+        if (fence.isAcquired()) {
+            fence.checkNotFenced();
+        }
+        Path root = layout.root();
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        for (Path p : new Path[] {layout.leaders(), layout.executionPlans(), layout.applications(), layout.jobs()}) {
+            DurableFiles.deleteTreeDurably(p);
+        }
+    }
+
+    @Override
+    protected void internalCleanupJobData(JobID jobID) throws Exception {
+        fence.checkNotFenced();
+        DurableFiles.deleteTreeDurably(layout.job(jobID.toHexString()));
+        // Only this epoch's leader file; see PvcLeaderElectionDriver#deleteLeaderInformation.
+        new PvcLeaderElectionDriverDeleter(new FileRecordStore(layout.leaders(), fence, files), fence)
+                .deleteOwn(getLeaderPathForJobManager(jobID));
+    }
+
+    @Override
+    protected String getLeaderPathForResourceManager() {
+        return RESOURCE_MANAGER;
+    }
+
+    @Override
+    protected String getLeaderPathForDispatcher() {
+        return DISPATCHER;
+    }
+
+    @Override
+    protected String getLeaderPathForJobManager(JobID jobID) {
+        return JOB_PREFIX + jobID.toHexString();
+    }
+
+    @Override
+    protected String getLeaderPathForRestServer() {
+        return REST_SERVER;
+    }
+
+    @Override
+    public String toString() {
+        return "PvcHaServices{" + layout.root() + "}";
+    }
+}

@@ -1,0 +1,60 @@
+package io.flinkfleet.ha.flink23;
+
+import io.flinkfleet.ha.core.DurableFiles;
+import io.flinkfleet.ha.core.PvcHaLayout;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.IllegalConfigurationException;
+import org.apache.flink.runtime.blob.BlobUtils;
+import org.apache.flink.runtime.highavailability.ClientHighAvailabilityServices;
+import org.apache.flink.runtime.highavailability.HighAvailabilityServices;
+import org.apache.flink.runtime.highavailability.HighAvailabilityServicesFactory;
+import org.apache.flink.runtime.highavailability.HighAvailabilityServicesUtils;
+import org.apache.flink.runtime.highavailability.nonha.standalone.StandaloneClientHAServices;
+import org.apache.flink.runtime.rpc.AddressResolution;
+
+import java.nio.file.Files;
+import java.util.concurrent.Executor;
+
+/**
+ * Entry point: {@code high-availability.type: io.flinkfleet.ha.flink23.PvcHaServicesFactory}.
+ * Instantiated in JobManagers, TaskManagers and clients, so it does nothing but wiring.
+ */
+public class PvcHaServicesFactory implements HighAvailabilityServicesFactory {
+
+    @Override
+    public HighAvailabilityServices createHAServices(Configuration configuration, Executor executor) throws Exception {
+        return PvcHaServices.create(configuration, executor,
+                BlobUtils.createBlobStoreFromConfig(configuration), new DurableFiles());
+    }
+
+    /**
+     * Clients usually run where the volume is mounted (inside the JobManager pod, or a test
+     * host); elsewhere they fall back to {@code rest.address}, see
+     * {@link PvcHaOptions#CLIENT_DISCOVERY}.
+     */
+    @Override
+    public ClientHighAvailabilityServices createClientHAServices(Configuration configuration) throws Exception {
+        String discovery = configuration.get(PvcHaOptions.CLIENT_DISCOVERY);
+        PvcHaLayout layout = PvcHaUtils.layout(configuration);
+        boolean volume;
+        switch (discovery) {
+            case "volume":
+                volume = true;
+                break;
+            case "rest-address":
+                volume = false;
+                break;
+            case "auto":
+                volume = Files.isReadable(layout.leaders());
+                break;
+            default:
+                throw new IllegalConfigurationException("Unknown " + PvcHaOptions.CLIENT_DISCOVERY.key() + ": " + discovery);
+        }
+        if (volume) {
+            return new PvcClientHaServices(layout, PvcHaUtils.pollInterval(configuration));
+        }
+        return new StandaloneClientHAServices(
+                HighAvailabilityServicesUtils.getWebMonitorAddress(configuration, AddressResolution.NO_ADDRESS_RESOLUTION));
+    }
+}

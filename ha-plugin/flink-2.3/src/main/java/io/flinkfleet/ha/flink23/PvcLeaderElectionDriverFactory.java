@@ -1,0 +1,51 @@
+package io.flinkfleet.ha.flink23;
+
+import io.flinkfleet.ha.core.DurableFiles;
+import io.flinkfleet.ha.core.EpochFence;
+import io.flinkfleet.ha.core.FileRecordStore;
+import io.flinkfleet.ha.core.PvcHaLayout;
+
+import org.apache.flink.runtime.leaderelection.LeaderElectionDriver;
+import org.apache.flink.runtime.leaderelection.LeaderElectionDriverFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.stream.Stream;
+
+/** Creates the {@link PvcLeaderElectionDriver}; only ever called in the JobManager. */
+public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFactory {
+    private final PvcHaLayout layout;
+    private final EpochFence fence;
+    private final DurableFiles files;
+    private final Duration pollInterval;
+
+    public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval) {
+        this.layout = layout;
+        this.fence = fence;
+        this.files = files;
+        this.pollInterval = pollInterval;
+    }
+
+    @Override
+    public LeaderElectionDriver create(LeaderElectionDriver.Listener listener) throws Exception {
+        PvcLeaderElectionDriver driver = new PvcLeaderElectionDriver(
+                new FileRecordStore(layout.leaders(), fence, files), fence, pollInterval, listener);
+        removeCrashLeftovers(layout.root());
+        return driver;
+    }
+
+    /** Temp files of a writer killed mid-write; only the new epoch holder may remove them. */
+    private static void removeCrashLeftovers(Path root) throws java.io.IOException {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                if (p.getFileName().toString().startsWith(DurableFiles.TEMP_PREFIX)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+}
