@@ -1,0 +1,333 @@
+"""Process-level harness: real Flink 2.3 JobManager/TaskManager processes on this machine.
+
+Shared by the failover test, the soak run and bench/failover. Each cluster gets a work dir
+whose lib/ is a real directory of symlinks into the read-only distribution (bin/ is
+copied: the scripts resolve symlinks to find FLINK_HOME), plus our jar in lib/, a generated
+conf/config.yaml and its own tmp, pid and log dirs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+HA_PLUGIN = REPO / "ha-plugin"
+PLUGIN_JAR = HA_PLUGIN / "flink-2.3" / "target" / "flinkfleet-ha-flink-2.3-0.1.0-SNAPSHOT.jar"
+JOB_JAR = HA_PLUGIN / "test-job" / "target" / "flinkfleet-ha-test-job.jar"
+JOB_CLASS = "io.flinkfleet.ha.testjob.SequenceJob"
+PVC_FACTORY = "io.flinkfleet.ha.flink23.PvcHaServicesFactory"
+
+
+def flink_home() -> Path:
+    return Path(os.environ.get("FLINK_HOME", Path.home() / ".cache/flinkfleet/flink/2.3.0"))
+
+
+def ensure_jars() -> None:
+    """Builds the plugin and test job if they are missing (offline after the first build)."""
+    if PLUGIN_JAR.exists() and JOB_JAR.exists():
+        return
+    offline = ["-o"] if (Path.home() / ".m2/repository/org/apache/flink/flink-runtime/2.3.0").exists() else []
+    subprocess.run(["mvn", "-B", "-q", *offline, "-f", str(HA_PLUGIN), "-DskipTests", "package"], check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _yaml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return json.dumps(str(v)) if isinstance(v, str) else str(v)
+
+
+class FlinkWork:
+    """One test cluster's directory. `ha` holds the HA keys (ours or ZooKeeper's)."""
+
+    def __init__(self, root: Path, ha: dict, extra: dict | None = None):
+        self.root = root
+        self.home = flink_home()
+        if not (self.home / "lib" / "flink-dist-2.3.0.jar").exists():
+            raise RuntimeError(f"Flink 2.3.0 distribution not found at {self.home} (set FLINK_HOME)")
+        self.rest_port = free_port()
+        self.rpc_port = free_port()
+        self.procs: list[Proc] = []
+        self._layout()
+        self.write_config(ha, extra or {})
+
+    def _layout(self) -> None:
+        for d in ("bin", "lib", "conf", "log", "tmp", "pid", "ha", "checkpoints", "savepoints", "out"):
+            (self.root / d).mkdir(parents=True, exist_ok=True)
+        # bin/ scripts resolve their own symlinks to find FLINK_HOME, so they are copied (small).
+        for f in (self.home / "bin").iterdir():
+            if not (self.root / "bin" / f.name).exists():
+                shutil.copy2(f, self.root / "bin" / f.name)
+        for f in (self.home / "lib").iterdir():
+            link = self.root / "lib" / f.name
+            if not link.exists():
+                link.symlink_to(f)
+        jar = self.root / "lib" / PLUGIN_JAR.name
+        if not jar.exists():
+            jar.symlink_to(PLUGIN_JAR)
+        for sub in ("opt", "plugins"):
+            if not (self.root / sub).exists() and (self.home / sub).exists():
+                (self.root / sub).symlink_to(self.home / sub)
+        for f in (self.home / "conf").iterdir():
+            if f.name.startswith("log4j") or f.name.startswith("logback"):
+                shutil.copy(f, self.root / "conf" / f.name)
+
+    def write_config(self, ha: dict, extra: dict) -> None:
+        dist_opts = ""
+        for line in (self.home / "conf" / "config.yaml").read_text().splitlines():
+            if line.strip().startswith("all:") and "--add-opens" in line:
+                dist_opts = line.split("all:", 1)[1].strip()
+        r = self.root
+        conf = {
+            "env.java.opts.all": dist_opts,
+            "env.pid.dir": str(r / "pid"),
+            "env.log.dir": str(r / "log"),
+            "io.tmp.dirs": str(r / "tmp"),
+            "web.tmpdir": str(r / "tmp"),
+            "jobmanager.bind-host": "127.0.0.1",
+            "jobmanager.rpc.address": "127.0.0.1",
+            "taskmanager.bind-host": "127.0.0.1",
+            "taskmanager.host": "127.0.0.1",
+            "rest.address": "127.0.0.1",
+            "rest.bind-address": "127.0.0.1",
+            "rest.port": self.rest_port,
+            "jobmanager.rpc.port": self.rpc_port,
+            "jobmanager.memory.process.size": "1024m",
+            "taskmanager.memory.process.size": "1280m",
+            "taskmanager.numberOfTaskSlots": 2,
+            "parallelism.default": 1,
+            "state.checkpoints.dir": f"file://{r / 'checkpoints'}",
+            "state.savepoints.dir": f"file://{r / 'savepoints'}",
+            "state.checkpoints.num-retained": 3,
+            "high-availability.storageDir": f"file://{r / 'ha'}",
+            "high-availability.cluster-id": "flinkfleet-test",
+            # REST caches stats for web.refresh-interval otherwise; recovery figures would lag.
+            "rest.cache.execution-graph.timeout": "100ms",
+            "rest.cache.checkpoint-statistics.timeout": "100ms",
+            "web.refresh-interval": "1s",
+            "restart-strategy.type": "fixed-delay",
+            "restart-strategy.fixed-delay.attempts": 1000,
+            "restart-strategy.fixed-delay.delay": "1s",
+        }
+        conf.update(ha)
+        conf.update(extra)
+        self.conf = conf
+        text = "".join(f"{k}: {_yaml_value(v)}\n" for k, v in conf.items())
+        (self.root / "conf" / "config.yaml").write_text(text)
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env.pop("FLINK_HOME", None)  # the scripts must use the work dir, not the dist
+        env["FLINK_PID_DIR"] = str(self.root / "pid")
+        env["FLINK_LOG_DIR"] = str(self.root / "log")
+        env["FLINK_CONF_DIR"] = str(self.root / "conf")
+        return env
+
+    def start(self, kind: str, name: str, **overrides) -> "Proc":
+        """Starts a JobManager or TaskManager; overrides become -D dynamic properties."""
+        script = {"jm": "jobmanager.sh", "tm": "taskmanager.sh"}[kind]
+        log = self.root / "log" / f"{name}.out"
+        dyn = [a for k, v in overrides.items() for a in ("-D", f"{k}={v}")]
+        p = Proc(name, [str(self.root / "bin" / script), "start-foreground", *dyn], log, self._env())
+        self.procs.append(p)
+        return p
+
+    def flink_cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.root / "bin" / "flink"), *args], env=self._env(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def rest(self) -> "Rest":
+        return Rest(f"http://127.0.0.1:{self.rest_port}")
+
+    def stop_all(self) -> None:
+        for p in self.procs:
+            p.kill9()
+        self.procs.clear()
+
+
+class Proc:
+    """A process in its own session, so SIGKILL reaches the JVM under the launcher script."""
+
+    def __init__(self, name: str, cmd: list[str], log: Path, env: dict):
+        self.name = name
+        self.log = log
+        self._fh = open(log, "ab")
+        self.popen = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT, env=env,
+                                      start_new_session=True)
+        self.pid = self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill9(self) -> float:
+        """SIGKILL the process group; returns the time of the kill."""
+        t = time.monotonic()
+        if self.alive():
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.popen.wait(timeout=30)
+        self._fh.close()
+        return t
+
+    def wait_exit(self, timeout: float) -> int | None:
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+class Rest:
+    def __init__(self, base: str):
+        self.base = base
+
+    def get(self, path: str, timeout: float = 2.0):
+        with urllib.request.urlopen(self.base + path, timeout=timeout) as r:
+            return json.loads(r.read())
+
+    def try_get(self, path: str):
+        try:
+            return self.get(path)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, json.JSONDecodeError):
+            return None
+
+    def post(self, path: str, body: dict, timeout: float = 10.0):
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read())
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def job_running_restored(rest: Rest, job_id: str):
+    """The job is RUNNING, every task RUNNING, and restored from a checkpoint: the restore info."""
+    job = rest.try_get(f"/jobs/{job_id}")
+    if not job or job.get("state") != "RUNNING":
+        return None
+    if not job.get("vertices") or any(v.get("status") != "RUNNING" for v in job["vertices"]):
+        return None
+    cps = rest.try_get(f"/jobs/{job_id}/checkpoints")
+    restored = (cps or {}).get("latest", {}).get("restored") if cps else None
+    return restored or None
+
+
+def checkpoint_in_flight(rest: Rest, job_id: str) -> bool:
+    cps = rest.try_get(f"/jobs/{job_id}/checkpoints")
+    return bool(cps and cps.get("counts", {}).get("in_progress", 0) > 0)
+
+
+def latest_completed_id(rest: Rest, job_id: str) -> int | None:
+    cps = rest.try_get(f"/jobs/{job_id}/checkpoints")
+    done = (cps or {}).get("latest", {}).get("completed") if cps else None
+    return done["id"] if done else None
+
+
+def submit_job(work: FlinkWork, *job_args: str) -> str:
+    r = work.flink_cli("run", "-d", "-c", JOB_CLASS, str(JOB_JAR), *job_args)
+    if r.returncode != 0:
+        raise RuntimeError(f"flink run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    for line in r.stdout.splitlines():
+        if "JobID" in line:
+            return line.split()[-1]
+    raise RuntimeError(f"no JobID in flink run output:\n{r.stdout}")
+
+
+def read_output(out_dir: Path) -> list[tuple[int, int, int]]:
+    """Committed sink output only: FileSink keeps uncommitted files hidden (leading dot)."""
+    rows = []
+    for f in sorted(out_dir.rglob("*")):
+        if f.is_file() and not f.name.startswith("."):
+            for line in f.read_text().splitlines():
+                seq, key, count = line.split(",")
+                rows.append((int(seq), int(key), int(count)))
+    return rows
+
+
+def check_exactly_once(rows: list[tuple[int, int, int]]) -> str | None:
+    """None if rows are a gap-free prefix 0..n-1 with no duplicates and per-key counts 1..k."""
+    if not rows:
+        return "no committed output"
+    seqs = sorted(r[0] for r in rows)
+    if len(set(seqs)) != len(seqs):
+        dups = len(seqs) - len(set(seqs))
+        return f"{dups} duplicated records"
+    if seqs != list(range(len(seqs))):
+        missing = sorted(set(range(seqs[-1] + 1)) - set(seqs))
+        return f"missing records, first {missing[:5]} (of {len(missing)})"
+    per_key: dict[int, list[int]] = {}
+    for seq, key, count in sorted(rows):
+        per_key.setdefault(key, []).append(count)
+    for key, counts in per_key.items():
+        if counts != list(range(1, len(counts) + 1)):
+            return f"keyed state of key {key} not restored exactly once"
+    return None
+
+
+# --- The failover scenario, shared by the test, the soak run and the benchmark -------------
+
+def start_cluster(work: FlinkWork, job_args: list[str], startup_timeout: float = 120):
+    """JobManager + TaskManager up, the job submitted and two checkpoints completed."""
+    jm = work.start("jm", "jm-1")
+    work.start("tm", "tm-1")
+    rest = work.rest()
+    wait_for(lambda: (rest.try_get("/overview") or {}).get("taskmanagers", 0) > 0, startup_timeout,
+             interval=0.2, what="JobManager REST and a TaskManager")
+    job_id = submit_job(work, *job_args)
+    wait_for(lambda: (latest_completed_id(rest, job_id) or 0) >= 2, startup_timeout, interval=0.2,
+             what="two completed checkpoints")
+    return jm, rest, job_id
+
+
+def kill_during_checkpoint_and_restart(work: FlinkWork, jm: Proc, rest: Rest, job_id: str, n: int,
+                                       recovery_timeout: float = 180) -> tuple[Proc, dict]:
+    """SIGKILLs the JobManager while a checkpoint is in flight, restarts it at once (as a pod
+    restart would), and waits until the job runs again restored from a checkpoint."""
+    wait_for(lambda: checkpoint_in_flight(rest, job_id), 60, interval=0.02, what="a checkpoint in flight")
+    before = latest_completed_id(rest, job_id) or 0
+    in_flight = checkpoint_in_flight(rest, job_id)
+    t_kill = jm.kill9()
+    wall_kill_ms = time.time() * 1000
+    new_jm = work.start("jm", f"jm-{n}")
+    restored = wait_for(lambda: job_running_restored(rest, job_id), recovery_timeout, interval=0.05,
+                        what=f"job RUNNING and restored after kill {n - 1}")
+    t_restored = time.monotonic()
+    return new_jm, {
+        "kill": n - 1,
+        "completed_before_kill": before,
+        "checkpoint_in_flight_at_kill": in_flight,
+        "restored_id": restored["id"],
+        "restore_timestamp_ms": restored.get("restore_timestamp"),
+        "kill_wall_ms": wall_kill_ms,
+        "recovery_s": round(t_restored - t_kill, 3),
+    }
+
+
+def stop_job(rest: Rest, job_id: str, target: Path, timeout: float = 120) -> None:
+    """Stop-with-savepoint (no drain): the sink commits everything up to the savepoint."""
+    rest.post(f"/jobs/{job_id}/stop", {"targetDirectory": f"file://{target}", "drain": False})
+    wait_for(lambda: (rest.try_get(f"/jobs/{job_id}") or {}).get("state") == "FINISHED", timeout,
+             interval=0.2, what="job FINISHED after stop-with-savepoint")
