@@ -20,6 +20,6 @@ def pvc_work(tmp_path, built_jars):
     work = harness.FlinkWork(tmp_path / "flink", {
         "high-availability.type": harness.PVC_FACTORY,
         "high-availability.pvc.poll-interval": "500ms",
-    })
+    }, launch="direct")  # restarts re-exec the JVM: keeps the test within a few minutes
     yield work
     work.stop_all()

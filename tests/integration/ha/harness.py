@@ -54,8 +54,10 @@ def _yaml_value(v) -> str:
 class FlinkWork:
     """One test cluster's directory. `ha` holds the HA keys (ours or ZooKeeper's)."""
 
-    def __init__(self, root: Path, ha: dict, extra: dict | None = None):
+    def __init__(self, root: Path, ha: dict, extra: dict | None = None, launch: str = "script"):
         self.root = root
+        self.launch = launch
+        self._jm_cmdline: list[str] | None = None
         self.home = flink_home()
         if not (self.home / "lib" / "flink-dist-2.3.0.jar").exists():
             raise RuntimeError(f"Flink 2.3.0 distribution not found at {self.home} (set FLINK_HOME)")
@@ -138,12 +140,23 @@ class FlinkWork:
         return env
 
     def start(self, kind: str, name: str, **overrides) -> "Proc":
-        """Starts a JobManager or TaskManager; overrides become -D dynamic properties."""
+        """Starts a JobManager or TaskManager; overrides become -D dynamic properties.
+
+        With launch="direct", a JobManager restart re-executes the JVM command line that the
+        scripts produced for the first JobManager, skipping the scripts' helper JVMs (as a
+        container whose entrypoint execs java would); "script" always goes through bin/.
+        """
         script = {"jm": "jobmanager.sh", "tm": "taskmanager.sh"}[kind]
         log = self.root / "log" / f"{name}.out"
         dyn = [a for k, v in overrides.items() for a in ("-D", f"{k}={v}")]
-        p = Proc(name, [str(self.root / "bin" / script), "start-foreground", *dyn], log, self._env())
+        if kind == "jm" and not dyn and self.launch == "direct" and self._jm_cmdline:
+            cmd = self._jm_cmdline
+        else:
+            cmd = [str(self.root / "bin" / script), "start-foreground", *dyn]
+        p = Proc(name, cmd, log, self._env())
         self.procs.append(p)
+        if kind == "jm" and not dyn and self._jm_cmdline is None:
+            self._jm_cmdline = p.jvm_cmdline()
         return p
 
     def flink_cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -169,6 +182,19 @@ class Proc:
         self.popen = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT, env=env,
                                       start_new_session=True)
         self.pid = self.popen.pid
+
+    def jvm_cmdline(self, timeout: float = 60) -> list[str] | None:
+        """The JVM's argv once the launcher script has exec'd java (None if it never does)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            try:
+                argv = Path(f"/proc/{self.pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                return None
+            if argv and argv[0].endswith(b"java") and any(a.startswith(b"org.apache.flink") for a in argv):
+                return [a.decode() for a in argv if a]
+            time.sleep(0.05)
+        return None
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -331,3 +357,38 @@ def stop_job(rest: Rest, job_id: str, target: Path, timeout: float = 120) -> Non
     rest.post(f"/jobs/{job_id}/stop", {"targetDirectory": f"file://{target}", "drain": False})
     wait_for(lambda: (rest.try_get(f"/jobs/{job_id}") or {}).get("state") == "FINISHED", timeout,
              interval=0.2, what="job FINISHED after stop-with-savepoint")
+
+
+class ZooKeeper:
+    """Debian's ZooKeeper on loopback with its own data dir and port (the bench baseline)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = free_port()
+        (root / "data").mkdir(parents=True, exist_ok=True)
+        cfg = root / "zoo.cfg"
+        # Defaults as shipped (tickTime 2000 → max session 40 s); only port/dirs are ours.
+        cfg.write_text(f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={root / 'data'}\n"
+                       f"clientPort={self.port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n")
+        jar = Path("/usr/share/java/zookeeper.jar")
+        if not jar.exists():
+            raise RuntimeError("Debian zookeeper is not installed (apt-get install zookeeper)")
+        self.proc = Proc("zookeeper", ["java", "-Xmx256m", "-cp", f"{root}:{jar}",
+                                       "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(cfg)],
+                         root / "zookeeper.out", dict(os.environ))
+        wait_for(self._ruok, 60, interval=0.2, what="ZooKeeper")
+
+    def _ruok(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"srvr")
+                return b"Zookeeper version" in s.recv(1024)
+        except OSError:
+            return False
+
+    @property
+    def quorum(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.kill9()

@@ -124,6 +124,11 @@ public class PvcHaServices extends AbstractHaServices {
         return layout;
     }
 
+    @org.apache.flink.annotation.VisibleForTesting
+    EpochFence epochFence() {
+        return fence;
+    }
+
     @Override
     protected LeaderRetrievalService createLeaderRetrievalService(String componentId) {
         return new DefaultLeaderRetrievalService(new PvcLeaderRetrievalDriverFactory(layout, componentId, pollInterval));

@@ -73,18 +73,16 @@ public class PvcStateHandleStore<T extends Serializable> implements StateHandleS
             throw new AlreadyExistException("Entry " + records.pathOf(name) + " already exists.");
         }
         RetrievableStateHandle<T> handle = storage.store(state);
-        boolean discard = true;
+        // Discard only on exceptions: after an Error (or a crash) the pointer may be committed,
+        // and leaking a file is better than a pointer to deleted state.
         try {
             records.write(name, 1, false, serialize(handle));
-            discard = false;
             return handle;
         } catch (CommitOutcomeUnknownException e) {
-            discard = false;
             throw new PossibleInconsistentStateException(e);
-        } finally {
-            if (discard) {
-                discardQuietly(handle);
-            }
+        } catch (Exception e) {
+            discardQuietly(handle);
+            throw e;
         }
     }
 
@@ -108,23 +106,16 @@ public class PvcStateHandleStore<T extends Serializable> implements StateHandleS
         }
         RetrievableStateHandle<T> oldHandle = deserialize(name, old);
         RetrievableStateHandle<T> newHandle = storage.store(state);
-        boolean discardNew = true;
-        boolean discardOld = false;
         try {
             records.write(name, old.version() + 1, false, serialize(newHandle));
-            discardNew = false;
-            discardOld = true;
         } catch (CommitOutcomeUnknownException e) {
-            discardNew = false;
             throw new PossibleInconsistentStateException(e);
-        } finally {
-            if (discardNew) {
-                discardQuietly(newHandle);
-            }
-            if (discardOld) {
-                discardQuietly(oldHandle);
-            }
+        } catch (Exception e) {
+            discardQuietly(newHandle);
+            throw e;
         }
+        // Only once the new pointer is durable.
+        discardQuietly(oldHandle);
     }
 
     @Override

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Failover benchmark: flinkfleet PVC HA vs Flink's ZooKeeper HA, same job, same machine.
+
+For each backend: a JobManager + TaskManager (real Flink 2.3 processes), the stateful test
+job, then N SIGKILLs of the JobManager while a checkpoint is in flight, each followed by an
+immediate restart (as a Kubernetes pod restart would). Measured per kill: seconds from the
+kill until the job is RUNNING again with all tasks RUNNING and restored from a checkpoint.
+Then the HA cost per completed checkpoint, read from the JobManager logs: Flink's
+"finalizationTime" (metadata write + commit to the completed-checkpoint store, i.e. the HA
+write) and, for ours, the pointer commit itself. Committed output is checked exactly-once.
+
+Writes results.json and recovery.png to --out and, with --update-readme, the table into
+ha-plugin/README.md between the bench markers.
+
+  python bench/failover/run.py [--kills 5] [--backends pvc,zookeeper] [--launch script|direct]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "integration" / "ha"))
+
+import harness  # noqa: E402
+
+FINALIZATION = re.compile(r"Completed checkpoint (\d+) for job \w+ .*checkpointDuration=(\d+) ms, "
+                          r"finalizationTime=(\d+) ms")
+
+
+def ha_config(backend: str, zk: harness.ZooKeeper | None) -> dict:
+    if backend == "pvc":
+        return {"high-availability.type": harness.PVC_FACTORY}
+    return {"high-availability.type": "zookeeper", "high-availability.zookeeper.quorum": zk.quorum}
+
+
+def run_backend(backend: str, root: Path, kills: int, launch: str, settle_s: float) -> dict:
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    zk = harness.ZooKeeper(root / "zookeeper") if backend == "zookeeper" else None
+    work = harness.FlinkWork(root / "flink", ha_config(backend, zk), launch=launch)
+    try:
+        jm, rest, job_id = harness.start_cluster(work, [
+            "--output", str(work.root / "out"), "--rate", "200", "--checkpoint-interval-ms", "2000",
+            "--snapshot-delay-ms", "500"])
+        recoveries = []
+        for n in range(2, kills + 2):
+            jm, r = harness.kill_during_checkpoint_and_restart(work, jm, rest, job_id, n, recovery_timeout=300)
+            print(f"[{backend}] kill {n - 1}: restored checkpoint {r['restored_id']} "
+                  f"(completed before kill: {r['completed_before_kill']}) in {r['recovery_s']:.2f} s", flush=True)
+            recoveries.append(r)
+        # Steady state after the last recovery, for the per-checkpoint cost.
+        time.sleep(settle_s)
+        harness.stop_job(rest, job_id, work.root / "final-savepoint")
+        problem = harness.check_exactly_once(harness.read_output(work.root / "out"))
+        final = []
+        for log in sorted((work.root / "log").glob("*standalonesession*.log*")):
+            final += [(int(m[1]), int(m[2]), int(m[3])) for m in FINALIZATION.finditer(log.read_text(errors="replace"))]
+        return {"recoveries": recoveries, "exactly_once_problem": problem,
+                "finalization_ms": [f for _, _, f in final], "checkpoint_duration_ms": [d for _, d, _ in final]}
+    finally:
+        work.stop_all()
+        if zk:
+            zk.stop()
+
+
+def summary(values: list[float]) -> dict:
+    return {"n": len(values), "median": round(statistics.median(values), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3), "mean": round(statistics.fmean(values), 3)} if values else {"n": 0}
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colors = {"pvc": "tab:green", "zookeeper": "tab:blue"}
+    names = {"pvc": "flinkfleet PVC HA", "zookeeper": "ZooKeeper HA"}
+    for b, r in results["backends"].items():
+        rec = [x["recovery_s"] for x in r["recoveries"]]
+        ax1.plot(range(1, len(rec) + 1), rec, "o-", color=colors.get(b), label=f"{names.get(b, b)} "
+                 f"(median {statistics.median(rec):.1f} s)")
+    ax1.axhline(12, color="grey", ls="--", lw=0.8, label="target 12 s")
+    ax1.set_xlabel("SIGKILL #")
+    ax1.set_ylabel("kill → job RUNNING, restored (s)")
+    ax1.set_ylim(bottom=0)
+    ax1.legend(fontsize=8)
+    ax1.set_title("Recovery after JobManager SIGKILL")
+    data = [r["finalization_ms"] for r in results["backends"].values()]
+    ax2.boxplot(data, showfliers=False)
+    ax2.set_xticks(range(1, len(data) + 1), [names.get(b, b) for b in results["backends"]])
+    ax2.set_ylabel("checkpoint finalization (ms)")
+    ax2.set_title("HA cost per completed checkpoint")
+    fig.suptitle(f"Flink 2.3.0, {results['machine']}, {results['date']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def markdown(results: dict) -> str:
+    b = results["backends"]
+    rows = ["| backend | kills | recovery median | min | max | finalization/checkpoint median (ms) | p90 | exactly-once |",
+            "|---|---|---|---|---|---|---|---|"]
+    names = {"pvc": "flinkfleet PVC HA", "zookeeper": "ZooKeeper HA (Debian ZooKeeper 3.8, Flink defaults)"}
+    for name, r in b.items():
+        s = r["recovery_summary"]
+        f = r["finalization_summary"]
+        fin = sorted(r["finalization_ms"])
+        p90 = fin[int(0.9 * (len(fin) - 1))] if fin else "-"
+        rows.append(f"| {names.get(name, name)} | {s['n']} | {s['median']:.1f} s | {s['min']:.1f} s | "
+                    f"{s['max']:.1f} s | {f.get('median', '-')} | {p90} | "
+                    f"{'yes' if r['exactly_once_problem'] is None else r['exactly_once_problem']} |")
+    text = "\n".join(rows) + "\n"
+    if "ratio_recovery_median" in results:
+        text += (f"\nRecovery ratio (PVC / ZooKeeper, medians): **{results['ratio_recovery_median']:.2f}×** "
+                 f"(target ≤ 0.3×); PVC median {b['pvc']['recovery_summary']['median']:.1f} s (target ≤ 12 s).\n")
+    text += (f"\nRun: `{results['command']}` on {results['machine']}, {results['date']}, "
+             f"launch={results['launch']}, load average at start {results['loadavg_start']}.\n")
+    return text
+
+
+def update_readme(text: str) -> None:
+    readme = REPO / "ha-plugin" / "README.md"
+    s = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in s and end in s:
+        s = s.split(start)[0] + start + "\n" + text + end + s.split(end, 1)[1]
+        readme.write_text(s)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kills", type=int, default=5)
+    ap.add_argument("--backends", default="pvc,zookeeper")
+    ap.add_argument("--launch", choices=["script", "direct"], default="script",
+                    help="JobManager restarts through bin/jobmanager.sh (as the image) or re-exec the JVM")
+    ap.add_argument("--settle", type=float, default=20, help="seconds of steady state after the last kill")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/flinkfleet-bench"))
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "failover" / "results")
+    ap.add_argument("--update-readme", action="store_true")
+    args = ap.parse_args()
+
+    harness.ensure_jars()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, "
+                   f"{platform.system()} {platform.release()}",
+        "loadavg_start": open("/proc/loadavg").read().split()[:3],
+        "command": "python bench/failover/run.py " + " ".join(sys.argv[1:]),
+        "launch": args.launch,
+        "flink_home": str(harness.flink_home()),
+        "backends": {},
+    }
+    for backend in args.backends.split(","):
+        r = run_backend(backend, args.work / backend, args.kills, args.launch, args.settle)
+        r["recovery_summary"] = summary([x["recovery_s"] for x in r["recoveries"]])
+        r["finalization_summary"] = summary(r["finalization_ms"])
+        results["backends"][backend] = r
+        print(f"[{backend}] recovery {r['recovery_summary']}  finalization ms {r['finalization_summary']}", flush=True)
+    b = results["backends"]
+    if "pvc" in b and "zookeeper" in b:
+        results["ratio_recovery_median"] = round(
+            b["pvc"]["recovery_summary"]["median"] / b["zookeeper"]["recovery_summary"]["median"], 3)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    plot(results, args.out / "recovery.png")
+    md = markdown(results)
+    (args.out / "summary.md").write_text(md)
+    print(md)
+    if args.update_readme:
+        update_readme(md)
+    failed = [n for n, r in b.items() if r["exactly_once_problem"] is not None]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

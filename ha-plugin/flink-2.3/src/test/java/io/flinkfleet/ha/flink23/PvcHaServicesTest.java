@@ -1,0 +1,176 @@
+package io.flinkfleet.ha.flink23;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flinkfleet.ha.core.FencedException;
+
+import org.apache.flink.api.common.ApplicationID;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobInfo;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.HighAvailabilityOptions;
+import org.apache.flink.configuration.IllegalConfigurationException;
+import org.apache.flink.runtime.application.AbstractApplication;
+import org.apache.flink.runtime.blob.PermanentBlobService;
+import org.apache.flink.runtime.highavailability.ClientHighAvailabilityServices;
+import org.apache.flink.runtime.highavailability.JobResultEntry;
+import org.apache.flink.runtime.highavailability.JobResultStore;
+import org.apache.flink.runtime.jobmanager.ApplicationStore;
+import org.apache.flink.runtime.jobmanager.ApplicationStoreEntry;
+import org.apache.flink.runtime.jobmaster.JobResult;
+import org.apache.flink.runtime.leaderretrieval.DefaultLeaderRetrievalService;
+import org.apache.flink.util.concurrent.Executors;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PvcHaServicesTest {
+    @TempDir Path tmp;
+
+    private Configuration config() {
+        Configuration c = new Configuration();
+        c.set(HighAvailabilityOptions.HA_MODE, PvcHaServicesFactory.class.getName());
+        c.set(HighAvailabilityOptions.HA_STORAGE_PATH, tmp.resolve("storage").toUri().toString());
+        c.set(HighAvailabilityOptions.HA_CLUSTER_ID, "cluster-a");
+        c.set(org.apache.flink.configuration.RestOptions.ADDRESS, "localhost");
+        return c;
+    }
+
+    private PvcHaServices jobManager(Configuration c) throws Exception {
+        PvcHaServices s = (PvcHaServices) new PvcHaServicesFactory().createHAServices(c, Executors.directExecutor());
+        s.epochFence().acquire(); // what the leader election driver does in a JobManager
+        return s;
+    }
+
+    @Test
+    void defaultRootIsUnderTheClusterStorageDirAndNothingIsCreatedUpFront() throws Exception {
+        Configuration c = config();
+        try (PvcHaServices s = (PvcHaServices) new PvcHaServicesFactory().createHAServices(c, Executors.directExecutor());
+                ClientHighAvailabilityServices client = new PvcHaServicesFactory().createClientHAServices(c)) {
+            assertThat(s.layout().root()).isEqualTo(tmp.resolve("storage/cluster-a/pvc-ha"));
+            assertThat(s.layout().root()).doesNotExist();
+            assertThat(s.layout().epochs()).doesNotExist();
+        }
+    }
+
+    @Test
+    void explicitPathAndClientDiscovery() throws Exception {
+        Configuration c = config();
+        c.set(PvcHaOptions.PATH, tmp.resolve("meta").toString());
+        c.set(PvcHaOptions.CLIENT_DISCOVERY, "volume");
+        try (ClientHighAvailabilityServices client = new PvcHaServicesFactory().createClientHAServices(c)) {
+            assertThat(client).isInstanceOf(PvcClientHaServices.class);
+            assertThat(client.getClusterRestEndpointLeaderRetriever()).isInstanceOf(DefaultLeaderRetrievalService.class);
+        }
+        c.set(PvcHaOptions.CLIENT_DISCOVERY, "auto"); // nothing on the volume yet → rest.address
+        try (ClientHighAvailabilityServices client = new PvcHaServicesFactory().createClientHAServices(c)) {
+            assertThat(client).isNotInstanceOf(PvcClientHaServices.class);
+        }
+    }
+
+    @Test
+    void rejectsRemoteMetadataRootAndUnknownMode() {
+        Configuration remote = config();
+        remote.set(PvcHaOptions.PATH, "s3://bucket/ha");
+        assertThatThrownBy(() -> new PvcHaServicesFactory().createHAServices(remote, Executors.directExecutor()))
+                .isInstanceOf(IllegalConfigurationException.class).hasMessageContaining("local path");
+        Configuration standby = config();
+        standby.set(PvcHaOptions.MODE, "standby");
+        assertThatThrownBy(() -> new PvcHaServicesFactory().createHAServices(standby, Executors.directExecutor()))
+                .isInstanceOf(IllegalConfigurationException.class);
+    }
+
+    /** A globally terminal result, once written, is there after any restart (FLINK-39704). */
+    @Test
+    void terminalJobResultSurvivesRestartsAndIsRetainedAfterCleanup() throws Exception {
+        JobID job = new JobID();
+        JobResult result = new JobResult.Builder().jobId(job).jobStatus(JobStatus.FINISHED).netRuntime(1)
+                .applicationId(new ApplicationID()).build();
+        try (PvcHaServices first = jobManager(config())) {
+            first.getJobResultStore().createDirtyResultAsync(new JobResultEntry(result)).get();
+        }
+        try (PvcHaServices second = jobManager(config())) {
+            JobResultStore jrs = second.getJobResultStore();
+            assertThat(jrs.getDirtyResults()).extracting(JobResult::getJobId).containsExactly(job);
+            jrs.markResultAsCleanAsync(job).get();
+        }
+        try (PvcHaServices third = jobManager(config())) {
+            assertThat(third.getJobResultStore().hasJobResultEntryAsync(job).get()).isTrue();
+            assertThat(third.getJobResultStore().hasCleanJobResultEntryAsync(job).get()).isTrue();
+        }
+    }
+
+    @Test
+    void fencedJobManagerCannotWriteResults() throws Exception {
+        try (PvcHaServices old = jobManager(config()); PvcHaServices newer = jobManager(config())) {
+            JobResult r = new JobResult.Builder().jobId(new JobID()).jobStatus(JobStatus.FAILED).netRuntime(1).build();
+            assertThatThrownBy(() -> old.getJobResultStore().createDirtyResultAsync(new JobResultEntry(r)).get())
+                    .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(FencedException.class);
+            assertThat(newer.getJobResultStore().getDirtyResults()).isEmpty();
+        }
+    }
+
+    @Test
+    void applicationsAreRecoveredAfterRestartAndRemovedOnCleanup() throws Exception {
+        ApplicationID app = new ApplicationID();
+        try (PvcHaServices first = jobManager(config())) {
+            ApplicationStore store = first.getApplicationStore();
+            store.start();
+            store.putApplication(new TestingApplicationStoreEntry(app, "my-app"));
+        }
+        try (PvcHaServices second = jobManager(config())) {
+            ApplicationStore store = second.getApplicationStore();
+            store.start();
+            assertThat(store.getApplicationIds()).containsExactly(app);
+            assertThat(store.recoverApplication(app)).get().extracting(ApplicationStoreEntry::getName).isEqualTo("my-app");
+            store.globalCleanupAsync(app, Executors.directExecutor()).get();
+            assertThat(store.getApplicationIds()).isEmpty();
+        }
+    }
+
+    @Test
+    void cleanupAllDataKeepsEpochs() throws Exception {
+        try (PvcHaServices s = jobManager(config())) {
+            ApplicationStore store = s.getApplicationStore();
+            store.start();
+            store.putApplication(new TestingApplicationStoreEntry(new ApplicationID(), "a"));
+            s.cleanupAllData();
+            assertThat(s.layout().applications()).doesNotExist();
+            assertThat(Files.list(s.layout().epochs())).hasSize(1);
+        }
+    }
+
+    static final class TestingApplicationStoreEntry implements ApplicationStoreEntry {
+        private static final long serialVersionUID = 1L;
+        private final ApplicationID id;
+        private final String name;
+
+        TestingApplicationStoreEntry(ApplicationID id, String name) {
+            this.id = id;
+            this.name = name;
+        }
+
+        @Override
+        public AbstractApplication getApplication(PermanentBlobService blobService, Collection<JobInfo> recoveredJobInfos,
+                Collection<JobInfo> recoveredTerminalJobInfos) {
+            return null;
+        }
+
+        @Override
+        public ApplicationID getApplicationId() {
+            return id;
+        }
+
+        @Override
+        public String getName() {
+            return name;
+        }
+    }
+
+}

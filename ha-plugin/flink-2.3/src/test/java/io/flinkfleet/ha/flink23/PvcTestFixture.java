@@ -1,0 +1,71 @@
+package io.flinkfleet.ha.flink23;
+
+import io.flinkfleet.ha.core.DurableFiles;
+import io.flinkfleet.ha.core.EpochFence;
+import io.flinkfleet.ha.core.FaultSeam;
+import io.flinkfleet.ha.core.FileRecordStore;
+import io.flinkfleet.ha.core.PvcHaLayout;
+import io.flinkfleet.ha.core.WriteStep;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * One "JobManager incarnation" on a metadata root: its own epoch, and a fault seam to crash or
+ * fail its writes. A second fixture on the same root plays the restarted JobManager.
+ */
+final class PvcTestFixture {
+    final Path root;
+    final PvcHaLayout layout;
+    final EpochFence fence;
+    volatile FaultSeam seam = FaultSeam.NONE;
+    final DurableFiles files = new DurableFiles((step, target) -> seam.after(step, target));
+
+    PvcTestFixture(Path root) throws IOException {
+        this.root = root;
+        this.layout = new PvcHaLayout(root.resolve("meta"));
+        this.fence = new EpochFence(layout.epochs());
+        fence.acquire();
+    }
+
+    PvcTestFixture restart() throws IOException {
+        return new PvcTestFixture(root);
+    }
+
+    org.apache.flink.core.fs.Path storage() {
+        return new org.apache.flink.core.fs.Path(root.resolve("storage").toUri());
+    }
+
+    <T extends java.io.Serializable> PvcStateHandleStore<T> store(String dir) {
+        return new PvcStateHandleStore<>(new FileRecordStore(layout.root().resolve(dir), fence, files),
+                new DurableStateStorageHelper<>(storage(), "state"));
+    }
+
+    /** Crash (no cleanup, as SIGKILL) after the given step, once. */
+    void crashAfter(WriteStep crashAt) {
+        seam = (step, target) -> {
+            if (step == crashAt) {
+                seam = FaultSeam.NONE;
+                throw new SimulatedCrash(step);
+            }
+        };
+    }
+
+    /** An I/O error after the given step, once. */
+    void failAfter(WriteStep failAt) {
+        seam = (step, target) -> {
+            if (step == failAt) {
+                seam = FaultSeam.NONE;
+                throw new IOException("injected I/O error after " + step);
+            }
+        };
+    }
+
+    static final class SimulatedCrash extends Error {
+        private static final long serialVersionUID = 1L;
+
+        SimulatedCrash(WriteStep step) {
+            super("simulated crash after " + step);
+        }
+    }
+}
