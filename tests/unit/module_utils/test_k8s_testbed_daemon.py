@@ -1,0 +1,81 @@
+"""Unit tests for module_utils/_k8s_testbed_daemon.py with real short-lived processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+import ansible.module_utils  # noqa: E402
+
+if os.path.join(REPO, "module_utils") not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(os.path.join(REPO, "module_utils"))
+
+from ansible.module_utils import _k8s_testbed_daemon as dm  # noqa: E402
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError  # noqa: E402
+
+SLEEP = [sys.executable, "-c", "import time; time.sleep(120)"]
+
+
+@pytest.fixture()
+def daemon(tmp_path):
+    made = []
+
+    def make(argv=SLEEP, **kwargs):
+        d = dm.Daemon("probe", str(tmp_path), argv=argv, **kwargs)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.check_mode = False
+        d.stopped()
+
+
+def test_start_then_nothing_then_stop(daemon):
+    first = daemon().started()
+    assert first["changed"] is True and first["action"] == "start"
+    again = daemon().started()
+    assert again == {"changed": False, "pid": first["pid"], "action": "none"}
+    stopped = daemon().stopped()
+    assert stopped["changed"] is True and stopped["pid"] == first["pid"]
+    assert daemon().stopped()["changed"] is False
+
+
+def test_changed_watch_file_restarts(daemon, tmp_path):
+    config = tmp_path / "config"
+    config.write_text("a")
+    first = daemon(watch_files=[str(config)]).started()
+    config.write_text("b")
+    second = daemon(watch_files=[str(config)]).started()
+    assert second["action"] == "restart" and second["pid"] != first["pid"]
+
+
+def test_check_mode_predicts_without_acting(daemon, tmp_path):
+    result = daemon(check_mode=True).started()
+    assert result == {"changed": True, "pid": None, "action": "start"}
+    assert not (tmp_path / "probe.pid").exists()
+
+
+def test_reused_pid_is_not_ours(daemon, tmp_path):
+    (tmp_path / "probe.pid").write_text(str(os.getpid()))
+    (tmp_path / "probe.cmdline").write_bytes(b"something-else\0")
+    assert daemon().running_pid() is None
+    result = daemon().stopped()
+    assert result["changed"] is False
+    assert not (tmp_path / "probe.pid").exists()
+
+
+def test_immediate_exit_is_reported_with_the_log(daemon):
+    with pytest.raises(FlinkfleetError) as info:
+        daemon(argv=[sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"]).started()
+    assert "code 3" in info.value.msg and "boom" in info.value.msg
+
+
+def test_fingerprint_depends_on_env_and_files(tmp_path):
+    base = dm.fingerprint(["a"], {}, [])
+    assert dm.fingerprint(["a"], {"X": "1"}, []) != base
+    assert dm.fingerprint(["a"], {}, [str(tmp_path / "missing")]) != base
