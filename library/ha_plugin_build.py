@@ -33,7 +33,7 @@ options:
     description: Where the source mirror, the Maven output, the stored jar and the stamp live.
     type: path
     required: true
-  module:
+  adapter:
     description: Adapter module to build; default C(flink-<major>.<minor>) of I(flink_version).
     type: str
   maven:
@@ -133,7 +133,7 @@ def argspec():
         project_dir=dict(type="path", required=True),
         flink_version=dict(type="str", required=True),
         state_dir=dict(type="path", required=True),
-        module=dict(type="str"),
+        adapter=dict(type="str"),
         maven=dict(type="str", default="mvn"),
         java_home=dict(type="path"),
         skip_tests=dict(type="bool", default=True),
@@ -149,7 +149,7 @@ def main():
     p = module.params
     try:
         builder = HaPluginBuilder(
-            p["project_dir"], p["flink_version"], p["state_dir"], module=p["module"], maven=p["maven"],
+            p["project_dir"], p["flink_version"], p["state_dir"], module=p["adapter"], maven=p["maven"],
             java_home=p["java_home"], skip_tests=p["skip_tests"], maven_args=p["maven_args"],
             properties=p["properties"], artifact_glob=p["artifact_glob"], timeout=p["timeout"],
             check_mode=module.check_mode,
