@@ -332,6 +332,8 @@ def kill_during_checkpoint_and_restart(work: FlinkWork, jm: Proc, rest: Rest, jo
                                        recovery_timeout: float = 180) -> tuple[Proc, dict]:
     """SIGKILLs the JobManager while a checkpoint is in flight, restarts it at once (as a pod
     restart would), and waits until the job runs again restored from a checkpoint."""
+    # Progress first (a checkpoint completed by this JobManager), so each kill loses real work.
+    wait_for(lambda: latest_completed_id(rest, job_id), 90, interval=0.1, what="a completed checkpoint")
     wait_for(lambda: checkpoint_in_flight(rest, job_id), 60, interval=0.02, what="a checkpoint in flight")
     before = latest_completed_id(rest, job_id) or 0
     in_flight = checkpoint_in_flight(rest, job_id)
