@@ -9,7 +9,7 @@ Then the HA cost per completed checkpoint, read from the JobManager logs: Flink'
 "finalizationTime" (metadata write + commit to the completed-checkpoint store, i.e. the HA
 write) and, for ours, the pointer commit itself. Committed output is checked exactly-once.
 
-Writes results.json and recovery.png to --out and, with --update-readme, the table into
+Writes results-<launch>.json and recovery-<launch>.png to --out and, with --update-readme, the table into
 ha-plugin/README.md between the bench markers.
 
   python bench/failover/run.py [--kills 5] [--backends pvc,zookeeper] [--launch script|direct]
@@ -92,6 +92,7 @@ def plot(results: dict, path: Path) -> None:
         ax1.plot(range(1, len(rec) + 1), rec, "o-", color=colors.get(b), label=f"{names.get(b, b)} "
                  f"(median {statistics.median(rec):.1f} s)")
     ax1.axhline(12, color="grey", ls="--", lw=0.8, label="target 12 s")
+    ax1.set_xticks(range(1, max(len(r["recoveries"]) for r in results["backends"].values()) + 1))
     ax1.set_xlabel("SIGKILL #")
     ax1.set_ylabel("kill → job RUNNING, restored (s)")
     ax1.set_ylim(bottom=0)
@@ -109,7 +110,11 @@ def plot(results: dict, path: Path) -> None:
 
 def markdown(results: dict) -> str:
     b = results["backends"]
-    rows = ["| backend | kills | recovery median | min | max | finalization/checkpoint median (ms) | p90 | exactly-once |",
+    title = {"script": "JobManager restarted through `bin/jobmanager.sh start-foreground` (as the image does)",
+             "direct": "JobManager restarted by re-executing the JVM command line the scripts produced "
+                       "(no helper JVMs; as an entrypoint that execs java)"}[results["launch"]]
+    rows = [f"**{title}**", "",
+            "| backend | kills | recovery median | min | max | finalization/checkpoint median (ms) | p90 | exactly-once |",
             "|---|---|---|---|---|---|---|---|"]
     names = {"pvc": "flinkfleet PVC HA", "zookeeper": "ZooKeeper HA (Debian ZooKeeper 3.8, Flink defaults)"}
     for name, r in b.items():
@@ -144,7 +149,7 @@ def main() -> int:
     ap.add_argument("--backends", default="pvc,zookeeper")
     ap.add_argument("--launch", choices=["script", "direct"], default="script",
                     help="JobManager restarts through bin/jobmanager.sh (as the image) or re-exec the JVM")
-    ap.add_argument("--settle", type=float, default=20, help="seconds of steady state after the last kill")
+    ap.add_argument("--settle", type=float, default=60, help="seconds of steady state after the last kill")
     ap.add_argument("--work", type=Path, default=Path("/tmp/flinkfleet-bench"))
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "failover" / "results")
     ap.add_argument("--update-readme", action="store_true")
@@ -172,9 +177,10 @@ def main() -> int:
     if "pvc" in b and "zookeeper" in b:
         results["ratio_recovery_median"] = round(
             b["pvc"]["recovery_summary"]["median"] / b["zookeeper"]["recovery_summary"]["median"], 3)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    plot(results, args.out / "recovery.png")
-    md = markdown(results)
+    (args.out / f"results-{args.launch}.json").write_text(json.dumps(results, indent=2))
+    plot(results, args.out / f"recovery-{args.launch}.png")
+    # The README block shows every launch mode measured so far in --out.
+    md = "\n".join(markdown(json.loads(f.read_text())) for f in sorted(args.out.glob("results-*.json")))
     (args.out / "summary.md").write_text(md)
     print(md)
     if args.update_readme:

@@ -45,7 +45,7 @@ public final class DurableFiles {
      */
     public void writeAtomically(Path target, byte[] data, PreCommitCheck beforeCommit) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
+        createDirectoriesDurably(dir);
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
         boolean committed = false;
         try {
@@ -97,7 +97,7 @@ public final class DurableFiles {
      */
     public static void createExclusively(Path file, byte[] data) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
+        createDirectoriesDurably(dir);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(data));
             ch.force(true);
@@ -133,6 +133,32 @@ public final class DurableFiles {
             }
         }
         deleteDurably(root);
+    }
+
+    /**
+     * Creates missing directories and fsyncs the parent of each one created, so that a file
+     * committed inside a new directory is reachable after a power loss too.
+     */
+    public static void createDirectoriesDurably(Path dir) throws IOException {
+        Path abs = dir.toAbsolutePath();
+        if (Files.isDirectory(abs)) {
+            return;
+        }
+        Path parent = abs.getParent();
+        if (parent != null) {
+            createDirectoriesDurably(parent);
+        }
+        try {
+            Files.createDirectory(abs);
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(abs)) {
+                throw e;
+            }
+            return; // created concurrently by someone else, who syncs it
+        }
+        if (parent != null) {
+            fsyncDirectory(parent);
+        }
     }
 
     /** fsync of a directory, which makes renames and unlinks in it durable (Linux). */

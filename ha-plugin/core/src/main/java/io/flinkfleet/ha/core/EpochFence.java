@@ -40,7 +40,7 @@ public final class EpochFence {
         if (epoch >= 0) {
             return epoch;
         }
-        Files.createDirectories(epochsDir);
+        DurableFiles.createDirectoriesDurably(epochsDir);
         long candidate = latestEpoch(epochsDir) + 1;
         byte[] owner = ("pid=" + ManagementFactory.getRuntimeMXBean().getName() + "\ncreated=" + Instant.now() + "\n")
                 .getBytes(StandardCharsets.UTF_8);

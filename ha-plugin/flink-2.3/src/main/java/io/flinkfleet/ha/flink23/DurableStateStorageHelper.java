@@ -43,7 +43,7 @@ public final class DurableStateStorageHelper<T extends Serializable> implements 
             return new FileSystemStateStorageHelper<T>(root, prefix).store(state);
         }
         Path dir = localRoot.get();
-        Files.createDirectories(dir);
+        DurableFiles.createDirectoriesDurably(dir);
         Path file = dir.resolve(prefix + "-" + UUID.randomUUID());
         byte[] bytes = InstantiationUtil.serializeObject(state);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
