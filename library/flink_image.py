@@ -80,6 +80,10 @@ options:
     type: str
     choices: [auto, http, https]
     default: auto
+  nocache:
+    description: Build without the engine's layer cache.
+    type: bool
+    default: false
   docker_host:
     description: Docker engine to build on.
     type: str
@@ -186,6 +190,7 @@ def argspec():
         registry_username=dict(type="str"),
         registry_password=dict(type="str", no_log=True),
         registry_scheme=dict(type="str", choices=["auto", "http", "https"], default="auto"),
+        nocache=dict(type="bool", default=False),
         docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
         timeout=dict(type="int", default=30),
     )

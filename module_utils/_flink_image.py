@@ -366,7 +366,8 @@ class FlinkImageBuilder:
                 result["image_id"] = local.id if local else None
                 return result
         local = self._local_image(content_tag)
-        if local is None:
+        # With the content tag in the registry already, only tags move: no local build needed.
+        if local is None and not remote.get(content_tag):
             result["changed"] = True
             result["actions"].append("Build %s:%s from %s" % (self.name, content_tag, plan["base"]["ref"]))
             if not self.check_mode:
@@ -410,7 +411,7 @@ class FlinkImageBuilder:
         try:
             stream = self._docker().api.build(
                 fileobj=context, custom_context=True, tag="%s:%s" % (self.name, tag), labels=plan["labels"],
-                rm=True, forcerm=True, pull=False, decode=True,
+                rm=True, forcerm=True, pull=False, decode=True, nocache=bool(self.p.get("nocache")),
             )
             for chunk in stream:
                 if "stream" in chunk:
