@@ -1,0 +1,234 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: wait until a Flink deployment on Kubernetes is really healthy."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: flink_health_gate
+short_description: Wait until a Flink job is running, restored as expected, and checkpointing
+description:
+  - C(gate=flink) (default) waits until the JobManager answers REST, the expected job is RUNNING
+    with all tasks RUNNING, restored from the expected checkpoint or savepoint, and then completes
+    at least one new checkpoint with no new restart. RUNNING alone is not healthy.
+  - Flink's REST API is reached through the Kubernetes API server's pod proxy with the kubernetes
+    Python client (no kubectl, no port-forward process), or at C(base_url).
+  - On timeout it fails with the job state, task counts, checkpoint progress, the restore, the
+    restarts, the last exception Flink recorded, and the JobManager pod's status.
+  - C(gate=kubernetes) checks only that the StatefulSet and Deployment rolled out with every
+    replica ready; for clusters where pods never run (kwok). The result says so.
+options:
+  kubeconfig:
+    description: Kubeconfig file; the client's default when omitted.
+    type: path
+  context:
+    description: Kubeconfig context.
+    type: str
+  namespace:
+    description: Namespace of the deployment.
+    type: str
+    required: true
+  jobmanager_pod:
+    description: The JobManager pod (the StatefulSet's pod 0).
+    type: str
+  statefulset:
+    description: JobManager StatefulSet (Kubernetes gate, and the pod name's default).
+    type: str
+  deployment:
+    description: TaskManager Deployment (Kubernetes gate).
+    type: str
+  rest_port:
+    description: Flink REST port of the JobManager pod.
+    type: int
+    default: 8081
+  base_url:
+    description: Reach Flink REST here directly instead of through the Kubernetes API.
+    type: str
+  gate:
+    description: C(flink) for the full gate, C(kubernetes) for workload readiness only.
+    type: str
+    choices: [flink, kubernetes]
+    default: flink
+  job_id:
+    description: Id of the job to check.
+    type: str
+  job_name:
+    description: Name of the job to check when the id is not known.
+    type: str
+  expect_job:
+    description: Whether a job must run (false for an empty session cluster).
+    type: bool
+    default: true
+  expect_restore:
+    description:
+      - C(none) checks no restore (fresh start), C(any) needs a restore from some checkpoint or
+        savepoint, C(path) from C(restore_path).
+    type: str
+    choices: [none, any, path]
+    default: none
+  restore_path:
+    description: Expected external path of the restored checkpoint or savepoint.
+    type: str
+  min_checkpoint_id:
+    description: The restored checkpoint id must be at least this (the last one before the upgrade).
+    type: int
+  require_new_checkpoint:
+    description: Wait for a new completed checkpoint with no new restart.
+    type: bool
+    default: true
+  min_taskmanagers:
+    description: TaskManagers that must be registered when C(expect_job=false).
+    type: int
+    default: 1
+  timeout:
+    description: Seconds to wait before failing.
+    type: int
+    default: 300
+  interval:
+    description: Seconds between looks.
+    type: float
+    default: 2.0
+  request_timeout:
+    description: Seconds per REST request.
+    type: int
+    default: 10
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; in check mode it still looks, since nothing is changed.
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Wait until the job is restored and checkpointing.
+  flink_health_gate:
+    kubeconfig: "{{ flink_cluster_kubeconfig }}"
+    context: "{{ flink_cluster_context }}"
+    namespace: flink
+    jobmanager_pod: flink-jobmanager-0
+    job_name: flinkfleet-ha-sequence
+    expect_restore: any
+    min_checkpoint_id: 42
+    timeout: 240
+"""
+
+RETURN = r"""
+healthy:
+  description: True (a failed gate fails the task).
+  returned: always
+  type: bool
+gate:
+  description: C(flink) or C(kubernetes).
+  returned: always
+  type: str
+job_id:
+  description: Id of the job checked.
+  returned: gate=flink
+  type: str
+restored:
+  description: Flink's C(latest.restored) (id, external_path, restore_timestamp...).
+  returned: gate=flink
+  type: dict
+latest_checkpoint:
+  description: Id and external path of the newest completed checkpoint.
+  returned: gate=flink
+  type: dict
+restarts:
+  description: The job's numRestarts.
+  returned: gate=flink
+  type: int
+seconds:
+  description: Seconds the gate took.
+  returned: always
+  type: float
+note:
+  description: What the Kubernetes-level gate did not check.
+  returned: gate=kubernetes
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate
+from ansible.module_utils._flink_kube import KUBE_ARGS, api_client, json_getter, pod_status_line, rest_client
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+
+def argspec():
+    spec = dict(KUBE_ARGS)
+    spec.update(
+        jobmanager_pod=dict(type="str"),
+        statefulset=dict(type="str"),
+        deployment=dict(type="str"),
+        rest_port=dict(type="int", default=8081),
+        base_url=dict(type="str"),
+        gate=dict(type="str", choices=["flink", "kubernetes"], default="flink"),
+        job_id=dict(type="str"),
+        job_name=dict(type="str"),
+        expect_job=dict(type="bool", default=True),
+        expect_restore=dict(type="str", choices=["none", "any", "path"], default="none"),
+        restore_path=dict(type="str"),
+        min_checkpoint_id=dict(type="int"),
+        require_new_checkpoint=dict(type="bool", default=True),
+        min_taskmanagers=dict(type="int", default=1),
+        timeout=dict(type="int", default=300),
+        interval=dict(type="float", default=2.0),
+        request_timeout=dict(type="int", default=10),
+    )
+    return spec
+
+
+def run(params):
+    if params["gate"] == "kubernetes":
+        if not params["statefulset"]:
+            raise FlinkfleetError("gate=kubernetes needs statefulset")
+        getter = json_getter(api_client(params["kubeconfig"], params["context"]))
+        gate = KubeWorkloadGate(getter, params["namespace"], params["statefulset"], params["deployment"],
+                                timeout=params["timeout"], interval=params["interval"])
+        return gate.run()
+    if not params["jobmanager_pod"]:
+        if not params["statefulset"] and not params["base_url"]:
+            raise FlinkfleetError("Give jobmanager_pod, statefulset or base_url")
+        params["jobmanager_pod"] = "%s-0" % params["statefulset"]
+    probe = None
+    client = None
+    if not params["base_url"]:
+        client = api_client(params["kubeconfig"], params["context"])
+        getter = json_getter(client)
+
+        def probe():
+            return pod_status_line(getter, params["namespace"], params["jobmanager_pod"])
+
+    gate = HealthGate(
+        rest_client(params, client),
+        job_id=params["job_id"],
+        job_name=params["job_name"],
+        expect_job=params["expect_job"],
+        expect_restore=params["expect_restore"],
+        restore_path=params["restore_path"],
+        min_checkpoint_id=params["min_checkpoint_id"],
+        require_new_checkpoint=params["require_new_checkpoint"],
+        min_taskmanagers=params["min_taskmanagers"],
+        timeout=params["timeout"],
+        interval=params["interval"],
+        kube_probe=probe,
+    )
+    return gate.run()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argspec(),
+        supports_check_mode=True,
+        required_if=[("expect_restore", "path", ["restore_path"])],
+    )
+    try:
+        result = run(dict(module.params))
+    except FlinkfleetError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+"""Kubernetes access for the rollout modules: an API client from a kubeconfig, raw JSON reads,
+the Flink REST client through the pod proxy, and a short status line of a pod."""
+
+from __future__ import annotations
+
+import json
+
+from ansible.module_utils._flink_rest import FlinkRestClient, HttpTransport, KubePodProxyTransport
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+KUBE_ARGS = dict(
+    kubeconfig=dict(type="path"),
+    context=dict(type="str"),
+    namespace=dict(type="str", required=True),
+)
+
+
+def api_client(kubeconfig=None, context=None):
+    try:
+        from kubernetes import config as kube_config
+    except ImportError as exc:  # pragma: no cover - the venv has it
+        raise FlinkfleetError("The kubernetes Python client is needed: pip install kubernetes") from exc
+    try:
+        return kube_config.new_client_from_config(config_file=kubeconfig, context=context)
+    except Exception as exc:
+        raise FlinkfleetError("Cannot load kubeconfig %s (context %s): %s" % (kubeconfig or "default", context, exc)) from exc
+
+
+def json_getter(client, timeout=10):
+    """A function path -> parsed JSON, or None on 404."""
+
+    def get_json(path):
+        method, url, headers, body, _post = client.param_serialize(
+            method="GET", resource_path=path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+        try:
+            response = client.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
+            response.read()
+        except Exception as exc:
+            raise FlinkfleetError("GET %s from the Kubernetes API failed: %s" % (path, exc)) from exc
+        if response.status == 404:
+            return None
+        if response.status >= 400:
+            raise FlinkfleetError("GET %s from the Kubernetes API: HTTP %s %s" % (path, response.status, response.data[:300]))
+        return json.loads(response.data)
+
+    return get_json
+
+
+def pod_status_line(get_json, namespace, pod):
+    """'pod <name>: Running, ready' / 'pod <name>: Pending, flink: ImagePullBackOff (msg)'."""
+    data = get_json("/api/v1/namespaces/%s/pods/%s" % (namespace, pod))
+    if data is None:
+        return "pod %s does not exist" % pod
+    status = data.get("status") or {}
+    parts = [status.get("phase", "?")]
+    for cs in status.get("containerStatuses") or []:
+        state = cs.get("state") or {}
+        if "waiting" in state:
+            waiting = state["waiting"]
+            parts.append("%s: %s%s" % (cs.get("name"), waiting.get("reason"),
+                                        " (%s)" % waiting["message"][:160] if waiting.get("message") else ""))
+        elif "terminated" in state:
+            parts.append("%s: terminated %s exit %s" % (cs.get("name"), state["terminated"].get("reason"),
+                                                        state["terminated"].get("exitCode")))
+        else:
+            parts.append("%s: %s, %d restarts" % (cs.get("name"), "ready" if cs.get("ready") else "not ready",
+                                                   cs.get("restartCount", 0)))
+        last = (cs.get("lastState") or {}).get("terminated")
+        if last:
+            parts.append("last exit %s (%s)" % (last.get("exitCode"), last.get("reason")))
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") != "True":
+            parts.append("unschedulable: %s" % (cond.get("message") or cond.get("reason")))
+    return "pod %s: %s" % (pod, ", ".join(parts))
+
+
+def rest_client(params, client=None):
+    """A FlinkRestClient from module params: base_url wins, else the pod proxy."""
+    if params.get("base_url"):
+        return FlinkRestClient(HttpTransport(params["base_url"]), timeout=params.get("request_timeout", 10))
+    client = client or api_client(params.get("kubeconfig"), params.get("context"))
+    transport = KubePodProxyTransport(client, params["namespace"], params["jobmanager_pod"], params["rest_port"])
+    return FlinkRestClient(transport, timeout=params.get("request_timeout", 10))

@@ -1,0 +1,410 @@
+"""Unit tests of the Flink REST client, the health gate and job operations (fake REST)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from ansible.module_utils._flink_health import HealthGate, HealthGateError, KubeWorkloadGate, _norm_path
+from ansible.module_utils._flink_job import FlinkJobError, job_info, savepoint
+from ansible.module_utils._flink_kube import pod_status_line
+from ansible.module_utils._flink_rest import (
+    FlinkRestClient,
+    FlinkRestError,
+    HttpTransport,
+    KubePodProxyTransport,
+    pick_job,
+)
+
+JID = "a" * 32
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeFlink:
+    """A scripted Flink REST endpoint: each look (one /overview) advances to the next frame.
+
+    A frame is a dict: rest (False = unreachable), state, running, total, restored (dict or
+    None), completed (latest completed id or None), count, restarts, exception.
+    """
+
+    def __init__(self, frames):
+        self.frames = frames
+        self.index = -1
+        self.calls = []
+
+    @property
+    def frame(self):
+        return self.frames[min(self.index, len(self.frames) - 1)]
+
+    def describe(self):
+        return "fake"
+
+    def request(self, method, path, query=None, body=None, timeout=10):
+        self.calls.append((method, path, query, body))
+        if path == "overview":
+            self.index += 1
+        f = self.frame
+        if f.get("rest") is False:
+            raise FlinkRestError("GET %s: no answer (connection refused)" % path)
+        if path == "overview":
+            return 200, {"taskmanagers": f.get("taskmanagers", 1)}
+        if path == "jobs/overview":
+            if f.get("state") is None:
+                return 200, {"jobs": []}
+            return 200, {"jobs": [{"jid": JID, "name": "seq", "state": f["state"], "start-time": 1,
+                                   "tasks": {"running": f.get("running", 0), "total": f.get("total", 3)}}]}
+        if path == "jobs/%s/checkpoints" % JID:
+            latest = {"restored": f.get("restored"),
+                      "completed": {"id": f["completed"], "external_path": "file:/d/chk-%s" % f["completed"]}
+                      if f.get("completed") is not None else None}
+            return 200, {"counts": {"completed": f.get("count", 0), "failed": 0, "in_progress": 0}, "latest": latest}
+        if path == "jobs/%s/metrics" % JID:
+            return 200, [{"id": "numRestarts", "value": str(f.get("restarts", 0))}]
+        if path == "jobs/%s/exceptions" % JID:
+            exc = f.get("exception")
+            return 200, {"exceptionHistory": {"entries": [{"exceptionName": "X", "stacktrace": exc}] if exc else []}}
+        raise FlinkRestError("unexpected %s %s" % (method, path), status=404)
+
+
+def gate(frames, clock=None, **kw):
+    clock = clock or FakeClock()
+    fake = FakeFlink(frames)
+    kw.setdefault("timeout", 100)
+    kw.setdefault("interval", 1)
+    return HealthGate(FlinkRestClient(fake), job_name="seq", clock=clock, sleep=clock.sleep, **kw), fake
+
+
+RESTORED = {"id": 7, "external_path": "file:/flink-data/checkpoints/x/chk-7", "restore_timestamp": 1}
+
+
+def test_gate_waits_for_rest_running_restore_and_a_new_checkpoint():
+    frames = [
+        {"rest": False},
+        {"state": None},
+        {"state": "CREATED"},
+        {"state": "RUNNING", "running": 1, "total": 3},
+        {"state": "RUNNING", "running": 3, "restored": None, "completed": None},
+        {"state": "RUNNING", "running": 3, "restored": RESTORED, "completed": 7, "count": 0},
+        {"state": "RUNNING", "running": 3, "restored": RESTORED, "completed": 7, "count": 0},
+        {"state": "RUNNING", "running": 3, "restored": RESTORED, "completed": 8, "count": 1},
+    ]
+    g, fake = gate(frames, expect_restore="any", min_checkpoint_id=7)
+    result = g.run()
+    assert result["healthy"] is True
+    assert result["job_id"] == JID
+    assert result["restored"]["id"] == 7
+    assert result["latest_checkpoint"] == {"id": 8, "external_path": "file:/d/chk-8"}
+    assert result["new_checkpoints"] == 1
+    assert fake.index == 7
+
+
+def test_running_alone_is_not_healthy_and_the_timeout_explains():
+    frames = [{"state": "RUNNING", "running": 3, "restored": RESTORED, "completed": 7, "count": 3,
+               "restarts": 0}]
+    g, _ = gate(frames, expect_restore="any", timeout=10, kube_probe=lambda: "pod jm-0: Running")
+    with pytest.raises(HealthGateError) as err:
+        g.run()
+    msg = err.value.msg
+    assert "waiting for a new checkpoint after checkpoint 7" in msg
+    assert "job 'seq'" in msg and "is RUNNING, 3/3 tasks RUNNING" in msg
+    assert "3 completed in total" in msg and "latest completed 7" in msg
+    assert "restored from 7 file:/flink-data/checkpoints/x/chk-7" in msg
+    assert "last exception: none reported" in msg
+    assert "kubernetes: pod jm-0: Running" in msg
+    assert err.value.details["observed"]["state"] == "RUNNING"
+
+
+def test_a_restart_during_the_gate_starts_the_stretch_again():
+    base = {"state": "RUNNING", "running": 3, "restored": RESTORED}
+    frames = [
+        dict(base, completed=7, count=0, restarts=0),
+        dict(base, completed=8, count=1, restarts=1, exception="java.lang.RuntimeException: boom"),
+        dict(base, completed=8, count=1, restarts=1),
+        dict(base, completed=9, count=2, restarts=1),
+    ]
+    g, _ = gate(frames, expect_restore="any")
+    result = g.run()
+    assert result["latest_checkpoint"]["id"] == 9
+    assert result["restarts_during_gate"] == 1
+    assert result["last_exception"] == "java.lang.RuntimeException: boom"
+
+
+def test_a_crash_looping_job_times_out_with_its_exception():
+    frames = [{"state": "RESTARTING", "running": 0, "restarts": 4, "exception": "java.io.IOException: disk"}]
+    g, _ = gate(frames, timeout=5)
+    with pytest.raises(HealthGateError, match=r"waiting for job is RESTARTING.*last exception: java.io.IOException: disk"):
+        g.run()
+
+
+def test_unreachable_jobmanager_message():
+    g, _ = gate([{"rest": False}], timeout=3, kube_probe=lambda: "pod jm-0: Pending, flink: ImagePullBackOff")
+    with pytest.raises(HealthGateError, match="JobManager REST not answering.*ImagePullBackOff"):
+        g.run()
+
+
+@pytest.mark.parametrize(
+    "kw, restored, match",
+    [
+        ({"expect_restore": "path", "restore_path": "file:///sp/savepoint-1"}, RESTORED, "restored from file:/flink-data"),
+        ({"expect_restore": "any", "min_checkpoint_id": 9}, RESTORED, "older than the last one before the upgrade"),
+        ({"expect_restore": "any"}, None, "not restored from any checkpoint"),
+    ],
+)
+def test_wrong_restore_fails(kw, restored, match):
+    frames = [{"state": "RUNNING", "running": 3, "restored": restored, "completed": 7, "count": 1}]
+    g, _ = gate(frames, timeout=4, **kw)
+    with pytest.raises(HealthGateError, match=match):
+        g.run()
+
+
+def test_restore_path_matches_in_any_spelling():
+    restored = {"id": 3, "external_path": "file:/sp/savepoint-1/"}
+    frames = [
+        {"state": "RUNNING", "running": 3, "restored": restored, "completed": None, "count": 0},
+        {"state": "RUNNING", "running": 3, "restored": restored, "completed": 4, "count": 1},
+    ]
+    g, _ = gate(frames, expect_restore="path", restore_path="file:///sp/savepoint-1")
+    assert g.run()["healthy"]
+    assert _norm_path("/a/b/") == _norm_path("file:///a/b") == _norm_path("file:/a/b")
+
+
+def test_fresh_start_without_checkpoint_needs_first_checkpoint():
+    frames = [
+        {"state": "RUNNING", "running": 3, "completed": None, "count": 0},
+        {"state": "RUNNING", "running": 3, "completed": 1, "count": 1},
+    ]
+    g, _ = gate(frames)
+    assert g.run()["latest_checkpoint"]["id"] == 1
+
+
+def test_session_mode_without_job():
+    frames = [{"rest": False}, {"taskmanagers": 0}, {"taskmanagers": 2}]
+    g, _ = gate(frames, expect_job=False, min_taskmanagers=2)
+    result = g.run()
+    assert result["healthy"] and result["taskmanagers"] == 2
+
+
+def test_bad_gate_arguments():
+    with pytest.raises(Exception, match="expect_restore must be one of"):
+        HealthGate(None, expect_restore="maybe")
+    with pytest.raises(Exception, match="needs restore_path"):
+        HealthGate(None, expect_restore="path")
+
+
+def test_pick_job_prefers_live_then_newest():
+    jobs = [
+        {"jid": "1", "name": "a", "state": "FINISHED", "start-time": 9},
+        {"jid": "2", "name": "a", "state": "RUNNING", "start-time": 1},
+        {"jid": "3", "name": "b", "state": "RUNNING", "start-time": 5},
+    ]
+    assert pick_job(jobs, job_name="a")["jid"] == "2"
+    assert pick_job(jobs, job_id="1")["jid"] == "1"
+    assert pick_job(jobs)["jid"] == "3"
+    assert pick_job(jobs, job_name="zzz") is None
+
+
+def _sts(ready=1, updated=1, gen=2, observed=2, cur="r2", upd="r2"):
+    return {"metadata": {"generation": gen}, "spec": {"replicas": 1},
+            "status": {"observedGeneration": observed, "readyReplicas": ready, "updatedReplicas": updated,
+                       "currentRevision": cur, "updateRevision": upd}}
+
+
+def _dep(available=2, updated=2, total=2):
+    return {"metadata": {"generation": 1}, "spec": {"replicas": 2},
+            "status": {"observedGeneration": 1, "availableReplicas": available, "updatedReplicas": updated,
+                       "replicas": total}}
+
+
+def test_kube_workload_gate():
+    clock = FakeClock()
+    states = iter([(_sts(ready=0, cur="r1"), _dep()), (_sts(ready=0), _dep(total=3)), (_sts(), _dep())])
+    current = {}
+
+    def get_json(path):
+        if path.endswith("/statefulsets/jm"):
+            current["pair"] = next(states)
+            return current["pair"][0]
+        return current["pair"][1]
+
+    result = KubeWorkloadGate(get_json, "ns", "jm", "tm", clock=clock, sleep=clock.sleep, interval=1).run()
+    assert result["gate"] == "kubernetes" and "kwok" in result["note"] and result["seconds"] == 2
+
+
+def test_kube_workload_gate_times_out():
+    clock = FakeClock()
+    gate_ = KubeWorkloadGate(lambda p: None, "ns", "jm", "tm", timeout=2, clock=clock, sleep=clock.sleep)
+    with pytest.raises(HealthGateError, match="StatefulSet jm not found; Deployment tm not found"):
+        gate_.run()
+
+
+def test_pod_status_line():
+    pod = {"status": {"phase": "Pending", "containerStatuses": [
+        {"name": "flink", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}},
+         "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}}
+    line = pod_status_line(lambda p: pod, "ns", "jm-0")
+    assert line == "pod jm-0: Pending, flink: ImagePullBackOff (not found), last exit 1 (Error)"
+    assert "does not exist" in pod_status_line(lambda p: None, "ns", "jm-0")
+
+
+class SavepointFake:
+    def __init__(self, statuses, job_states, failure=None):
+        self.statuses = list(statuses)
+        self.job_states = list(job_states)
+        self.failure = failure
+        self.posted = []
+
+    def describe(self):
+        return "fake"
+
+    def request(self, method, path, query=None, body=None, timeout=10):
+        if method == "POST":
+            self.posted.append((path, body))
+            return 202, {"request-id": "t1"}
+        if path.endswith("/savepoints/t1"):
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            op = {"location": "file:/sp/savepoint-abc"} if status == "COMPLETED" and not self.failure else {}
+            if self.failure and status == "COMPLETED":
+                op = {"failure-cause": {"class": "x", "stack-trace": self.failure}}
+            return 200, {"status": {"id": status}, "operation": op}
+        if path == "jobs/" + JID:
+            state = self.job_states.pop(0) if len(self.job_states) > 1 else self.job_states[0]
+            if state == "GONE":
+                raise FlinkRestError("gone")
+            return 200, {"state": state}
+        if path == "overview":
+            return 200, {}
+        if path == "jobs/overview":
+            return 200, {"jobs": [{"jid": JID, "name": "seq", "state": "RUNNING"}]}
+        if path.endswith("/checkpoints"):
+            return 200, {"latest": {"completed": {"id": 3, "external_path": "file:/c/chk-3"}}}
+        raise AssertionError(path)
+
+
+def test_stop_with_savepoint_waits_for_location_and_terminal_state():
+    clock = FakeClock()
+    fake = SavepointFake(["IN_PROGRESS", "IN_PROGRESS", "COMPLETED"], ["RUNNING", "FINISHED"])
+    result = savepoint(FlinkRestClient(fake), JID, "file:///sp", stop=True, timeout=30, clock=clock, sleep=clock.sleep)
+    assert result == {"location": "file:/sp/savepoint-abc", "trigger_id": "t1", "final_state": "FINISHED"}
+    assert fake.posted == [("jobs/%s/stop" % JID, {"drain": False, "formatType": "CANONICAL", "targetDirectory": "file:///sp"})]
+
+
+def test_application_cluster_gone_after_stop_counts_as_stopped():
+    clock = FakeClock()
+    fake = SavepointFake(["COMPLETED"], ["GONE"])
+    assert savepoint(FlinkRestClient(fake), JID, None, stop=True, clock=clock, sleep=clock.sleep)["final_state"] == "GONE"
+
+
+def test_savepoint_failure_and_timeout():
+    clock = FakeClock()
+    with pytest.raises(FlinkJobError, match="failed: java.lang.Exception: no space"):
+        savepoint(FlinkRestClient(SavepointFake(["COMPLETED"], ["RUNNING"], failure="java.lang.Exception: no space")),
+                  JID, None, clock=clock, sleep=clock.sleep)
+    with pytest.raises(FlinkJobError, match="did not complete within 5 s"):
+        savepoint(FlinkRestClient(SavepointFake(["IN_PROGRESS"], ["RUNNING"])), JID, None, timeout=5,
+                  clock=clock, sleep=clock.sleep)
+
+
+def test_job_info_reachable_and_not():
+    info = job_info(FlinkRestClient(SavepointFake(["COMPLETED"], ["RUNNING"])), job_name="seq")
+    assert info["reachable"] and info["job"]["id"] == JID and info["latest_checkpoint"]["id"] == 3
+    info = job_info(FlinkRestClient(FakeFlink([{"rest": False}])))
+    assert info["reachable"] is False and "no answer" in info["error"]
+
+
+# -- transports ----------------------------------------------------------------------------
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _send(self, code, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/overview":
+            self._send(200, {"taskmanagers": 1})
+        elif self.path.startswith("/jobs/x/metrics?get=numRestarts"):
+            self._send(200, [{"id": "numRestarts", "value": "2"}])
+        else:
+            self._send(404, {"errors": ["Not found: /nope\nmore lines"]})
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        self._send(202, {"request-id": json.loads(self.rfile.read(length))["targetDirectory"]})
+
+
+@pytest.fixture(name="server")
+def fixture_server():
+    httpd = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % httpd.server_address[1]
+    httpd.shutdown()
+
+
+def test_http_transport(server):
+    client = FlinkRestClient(HttpTransport(server + "/"))
+    assert client.overview() == {"taskmanagers": 1}
+    assert client.num_restarts("x") == 2
+    assert client.stop_with_savepoint("x", "/sp") == "/sp"
+    with pytest.raises(FlinkRestError, match="HTTP 404 Not found: /nope$") as err:
+        client.get("nope")
+    assert err.value.status == 404
+
+
+def test_http_transport_unreachable():
+    with pytest.raises(FlinkRestError, match="no answer"):
+        FlinkRestClient(HttpTransport("http://127.0.0.1:9")).overview()
+
+
+class FakeResponse:
+    def __init__(self, status, data):
+        self.status, self.data = status, data
+
+    def read(self):
+        return self.data
+
+
+class FakeApiClient:
+    def __init__(self, response):
+        self.response = response
+        self.seen = []
+
+    def param_serialize(self, method, resource_path, query_params=None, header_params=None, body=None, auth_settings=None):
+        url = "https://api" + resource_path + ("?" + "&".join("%s=%s" % kv for kv in query_params) if query_params else "")
+        return method, url, header_params, body, []
+
+    def call_api(self, method, url, header_params=None, body=None, _request_timeout=None):
+        self.seen.append((method, url, body))
+        if isinstance(self.response, Exception):
+            raise self.response
+        return self.response
+
+
+def test_kube_pod_proxy_transport_paths_and_errors():
+    api = FakeApiClient(FakeResponse(200, b'{"jobs": []}'))
+    client = FlinkRestClient(KubePodProxyTransport(api, "flink", "jm-0", 8081))
+    assert client.jobs_overview() == []
+    assert api.seen[0][1] == "https://api/api/v1/namespaces/flink/pods/jm-0:8081/proxy/jobs/overview"
+    api.response = FakeResponse(503, b'{"kind":"Status","message":"no endpoints"}')
+    with pytest.raises(FlinkRestError, match="HTTP 503") as err:
+        client.overview()
+    assert err.value.status == 503
+    api.response = ConnectionError("refused")
+    with pytest.raises(FlinkRestError, match="no answer \\(refused\\)"):
+        client.overview()
