@@ -1,5 +1,5 @@
-# flinkfleet — the two commands: `make run` (main job end to end, local default) and
-# `make test` (every test tier). Heavy caches live in $(FLINKFLEET_CACHE), never in the repo.
+# flinkfleet — the two commands: `make run` (the main job end to end on the local default)
+# and `make test` (every test tier). Heavy caches live in $(FLINKFLEET_CACHE), never in the repo.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -7,18 +7,24 @@ SHELL := /bin/bash
 export FLINKFLEET_CACHE ?= $(HOME)/.cache/flinkfleet
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
+export PY_COLORS ?= $(if $(CI),0,1)
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PLAYBOOK := $(BIN)/ansible-playbook
 PYTHON ?= python3
+MVN := mvn -B -ntp
+# Scenarios in dependency order: later ones use what earlier ones brought up.
+MOLECULE_SCENARIOS ?= testbed
 
-.PHONY: help run test down venv lint unit molecule testbed
+.PHONY: help run test down venv testbed build lint unit ha ha-it integration molecule soak bench-failover bench-build
 
 help:
-	@echo "make run    bring up the local proving ground and run the main job end to end"
-	@echo "make test   every test tier: lint, unit tests, Molecule scenarios"
+	@echo "make run    bring up the local proving ground, build and push the Flink image"
+	@echo "make test   every test tier: lint, unit, HA plugin (Maven + real Flink), Molecule"
 	@echo "make down   stop what this project started (caches and data are kept)"
+	@echo "make soak   50 JobManager SIGKILLs against the HA plugin (long)"
+	@echo "make bench-failover | bench-build   benchmarks; results under bench/*/results/"
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +36,10 @@ venv: $(VENV)/.installed
 testbed: venv
 	$(PLAYBOOK) playbooks/testbed.yml
 
-run: testbed
+build: testbed
+	$(PLAYBOOK) build.yml
+
+run: build
 
 down: venv
 	$(PLAYBOOK) playbooks/testbed_down.yml
@@ -42,7 +51,30 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
-molecule: venv
-	cd $(CURDIR) && $(BIN)/molecule test --all
+# The HA plugin's own tests (JUnit 5, crash seams); Maven Central only on the first run.
+ha:
+	$(MVN) -f ha-plugin verify
 
-test: lint unit molecule
+# Real Flink 2.3 processes with the plugin; needs the Flink distribution from `testbed`.
+ha-it: testbed
+	$(MVN) -q -f ha-plugin package -DskipTests
+	$(BIN)/pytest -v tests/integration/ha
+
+integration: testbed
+	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py
+
+molecule: venv
+	for scenario in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$scenario; done
+
+test: lint unit ha molecule integration ha-it
+
+soak: testbed
+	$(MVN) -q -f ha-plugin package -DskipTests
+	$(BIN)/python tests/integration/ha/soak.py
+
+bench-failover: testbed
+	$(MVN) -q -f ha-plugin package -DskipTests
+	$(BIN)/python bench/failover/run.py
+
+bench-build: testbed
+	$(BIN)/python bench/build/run.py
