@@ -164,7 +164,8 @@ def tail_of(output, lines=TAIL_LINES):
     """The useful end of Maven's output: its [ERROR] lines if any, else the last lines."""
     all_lines = [line.rstrip() for line in output.splitlines() if line.strip()]
     errors = [line for line in all_lines if line.startswith("[ERROR]") and "-> [Help" not in line]
-    errors = [line for line in errors if not re.match(r"^\[ERROR\]\s*(To see|Re-run|For more|\[Help|$)", line)]
+    errors = [line for line in errors
+              if not re.match(r"^\[ERROR\]\s*(To see|Re-run|For more|\[Help|After correcting|mvn <args>|$)", line)]
     chosen = errors if errors else all_lines
     return chosen[:lines] if errors else chosen[-lines:]
 

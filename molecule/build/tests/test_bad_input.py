@@ -1,0 +1,161 @@
+"""Bad input to build.yml: a clear error, nothing pushed, nothing lost, no secret in the output.
+
+Each case runs the real playbook (with -vvv, so even verbose output is checked for secrets)
+against the proving ground's registry and compares the registry and the build state before
+and after.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+import requests
+
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../..")))
+SCENARIO = os.environ.get("MOLECULE_SCENARIO_DIRECTORY", os.path.join(PROJECT, "molecule", "build"))
+EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/flinkfleet-build-verify")
+CACHE = os.environ.get("FLINKFLEET_CACHE", os.path.expanduser("~/.cache/flinkfleet"))
+REGISTRY = "127.0.0.1:5000"
+USER = "flinkfleet"
+REPOSITORY = "flinkfleet/flink"
+
+
+@pytest.fixture(scope="module")
+def password():
+    with open(os.path.join(CACHE, "registry", "password")) as handle:
+        return handle.read().strip()
+
+
+def registry_state(password):
+    """The tags and digests of the repository build.yml pushes to: what 'nothing pushed' compares.
+
+    Other scenarios share this registry and may push their own repositories meanwhile, so
+    only build.yml's repository (flinkfleet/flink) is compared.
+    """
+    auth = (USER, password)
+    state = {}
+    for repo in [REPOSITORY]:
+        tags = requests.get("http://%s/v2/%s/tags/list" % (REGISTRY, repo), auth=auth, timeout=10).json()["tags"] or []
+        for tag in tags:
+            head = requests.head("http://%s/v2/%s/manifests/%s" % (REGISTRY, repo, tag), auth=auth, timeout=10,
+                                 headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+            state["%s:%s" % (repo, tag)] = head.headers.get("Docker-Content-Digest")
+    return state
+
+
+def build_state():
+    """The last good jar and image record: what 'nothing lost' compares."""
+    state = {}
+    for path in (os.path.join(CACHE, "ha-plugin", "stamp.json"), os.path.join(CACHE, "flink-image", "last-build.json")):
+        with open(path) as handle:
+            state[path] = handle.read()
+    stamp = json.loads(state[os.path.join(CACHE, "ha-plugin", "stamp.json")])
+    state["jar_exists"] = os.path.isfile(stamp["jar_path"])
+    return state
+
+
+def playbook(*extra, env=None):
+    run_env = dict(os.environ)
+    run_env["ANSIBLE_CONFIG"] = os.path.join(PROJECT, "ansible.cfg")
+    run_env["ANSIBLE_FORCE_COLOR"] = "0"
+    run_env["ANSIBLE_NOCOLOR"] = "1"
+    run_env["PATH"] = os.path.join(PROJECT, ".venv", "bin") + os.pathsep + run_env.get("PATH", "")
+    run_env.update(env or {})
+    cmd = [os.path.join(PROJECT, ".venv", "bin", "ansible-playbook"), "-vvv",
+           "--inventory=%s" % os.path.join(SCENARIO, "inventory"), os.path.join(PROJECT, "build.yml")] + list(extra)
+    proc = subprocess.run(cmd, cwd=PROJECT, env=run_env, capture_output=True, text=True, timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture()
+def unchanged(password):
+    """Asserts after the test that the registry and the last good build are untouched."""
+    before_registry, before_build = registry_state(password), build_state()
+    yield
+    assert registry_state(password) == before_registry, "something was pushed"
+    assert build_state() == before_build, "the last good build was lost or changed"
+
+
+def fatal_message(output):
+    """The lines of the task that failed (from 'fatal:' on), where the error message is."""
+    index = output.find("fatal: [localhost]")
+    assert index >= 0, output[-3000:]
+    return output[index:index + 4000]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_registry_unreachable(unchanged, password):
+    port = free_port()
+    rc, out = playbook("-e", "flink_image_registry=127.0.0.1:%d" % port)
+    assert rc != 0
+    message = fatal_message(out)
+    assert "Registry 127.0.0.1:%d is unreachable" % port in message
+    assert "Nothing was built or pushed" in message
+    assert password not in out
+
+
+def test_wrong_credentials_name_registry_and_user_never_the_password(unchanged, password):
+    wrong = "Wrong-Pa55-%s" % os.getpid()
+    rc, out = playbook(env={"FLINKFLEET_REGISTRY_PASSWORD": wrong})
+    assert rc != 0
+    message = fatal_message(out)
+    assert "Registry %s rejected the credentials of user '%s'" % (REGISTRY, USER) in message
+    assert wrong not in out, "the wrong password leaked into the output"
+    assert password not in out, "the real password leaked into the output"
+
+
+def test_wrong_user_is_named(unchanged, password):
+    rc, out = playbook(env={"FLINKFLEET_REGISTRY_USERNAME": "mallory"})
+    assert rc != 0
+    assert "rejected the credentials of user 'mallory'" in fatal_message(out)
+    assert password not in out
+
+
+def test_unknown_flink_version(unchanged, password):
+    rc, out = playbook("-e", "flinkfleet_flink_version=9.9.9")
+    assert rc != 0
+    message = fatal_message(out)
+    assert "Unknown Flink version 9.9.9" in message
+    assert "flink-2.3" in message, "the error should name the versions that exist"
+    assert password not in out
+
+
+@pytest.mark.parametrize("extra,name,kind", [
+    ("ha_plugin_timeout=soon", "ha_plugin_timeout", "int"),
+    ("flink_image_uid=nobody", "flink_image_uid", "int"),
+    ("flink_image_push=perhaps", "flink_image_push", "bool"),
+])
+def test_argument_of_the_wrong_type(unchanged, password, extra, name, kind):
+    rc, out = playbook("-e", extra)
+    assert rc != 0
+    message = fatal_message(out)
+    assert name in message and kind in message, message
+    assert password not in out
+
+
+def test_maven_compile_error(unchanged, password, tmp_path):
+    broken = tmp_path / "ha-plugin"
+    shutil.copytree(os.path.join(EPHEMERAL, "ha-plugin"), broken, ignore=shutil.ignore_patterns("target"))
+    factory = broken / "flink-2.3/src/main/java/io/flinkfleet/ha/flink23/PvcHaServicesFactory.java"
+    # A second top-level class in the file that uses an unknown symbol: "cannot find symbol".
+    factory.write_text(factory.read_text() + "\nclass BrokenOnPurpose { int x = undefinedSymbolForTheTest; }\n")
+    rc, out = playbook("-e", "ha_plugin_project_dir=%s" % broken)
+    assert rc != 0
+    message = fatal_message(out)
+    assert "Maven failed" in message
+    assert "undefinedSymbolForTheTest" in message or "cannot find symbol" in message
+    assert str(factory) in message, "the error should name the file in the user's tree"
+    # The tail of Maven's output, not a wall of text.
+    msg_line = [line for line in message.splitlines() if "Maven failed" in line][0]
+    assert len(message) < 6000
+    assert "[INFO] Download" not in message
+    assert msg_line
+    assert password not in out
