@@ -139,13 +139,20 @@ def _short_image(ref):
     return ref.rsplit("/", 1)[-1] if "/" in ref else ref
 
 
-def flink_rollout_table(results):
-    """A fixed-width table: cluster, old -> new image, upgrade mode, result, seconds."""
+def flink_rollout_table(results, clusters=None):
+    """A fixed-width table: cluster, old -> new image, upgrade mode, result, seconds.
+
+    ``clusters`` lists every cluster of the rollout; those without a result are shown as
+    'not reached' (a later wave that a failed wave stopped).
+    """
     header = ("cluster", "image (old -> new)", "mode", "result", "seconds")
     rows = []
-    for item in results or []:
+    results = list(results or [])
+    seen = set(str(item.get("cluster")) for item in results)
+    results += [{"cluster": c, "result": "not reached"} for c in (clusters or []) if str(c) not in seen]
+    for item in results:
         old, new = _short_image(item.get("old_image")), _short_image(item.get("new_image"))
-        image = new if old == new else "%s -> %s" % (old, new)
+        image = new if old == new or old == "-" else "%s -> %s" % (old, new)
         seconds = item.get("seconds")
         rows.append(
             (

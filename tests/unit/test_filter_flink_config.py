@@ -90,6 +90,13 @@ def test_rollout_table():
     assert lines[3].split()[1] == "f:1" and lines[3].endswith("-")
 
 
+def test_rollout_table_marks_clusters_not_reached():
+    lines = flink_rollout_table([{"cluster": "a", "old_image": "-", "new_image": "r/f:2", "result": "created"}],
+                                ["a", "b"])
+    assert lines[2].split()[:2] == ["a", "f:2"]
+    assert lines[3].split() == ["b", "-", "-", "not", "reached", "-"]
+
+
 def test_filter_module_exports():
     assert set(FilterModule().filters()) == {
         "flink_config_flatten", "flink_config_lines", "flink_config_digest", "flink_rollout_table"}
