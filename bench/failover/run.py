@@ -129,6 +129,9 @@ def markdown(results: dict) -> str:
     if "ratio_recovery_median" in results:
         text += (f"\nRecovery ratio (PVC / ZooKeeper, medians): **{results['ratio_recovery_median']:.2f}×** "
                  f"(target ≤ 0.3×); PVC median {b['pvc']['recovery_summary']['median']:.1f} s (target ≤ 12 s).\n")
+    loads = [k["loadavg_1m"] for r in b.values() for k in r["recoveries"] if "loadavg_1m" in k]
+    if loads:
+        text += f"\nLoad average (1 min) at the kills: {min(loads):.1f}–{max(loads):.1f} on 2 cores.\n"
     text += (f"\nRun: `{results['command']}` on {results['machine']}, {results['date']}, "
              f"launch={results['launch']}, load average at start {results['loadavg_start']}.\n")
     return text

@@ -351,6 +351,8 @@ def kill_during_checkpoint_and_restart(work: FlinkWork, jm: Proc, rest: Rest, jo
         "restore_timestamp_ms": restored.get("restore_timestamp"),
         "kill_wall_ms": wall_kill_ms,
         "recovery_s": round(t_restored - t_kill, 3),
+        # Other work on the machine slows JVM start-up; keep the context with each figure.
+        "loadavg_1m": float(Path("/proc/loadavg").read_text().split()[0]),
     }
 
 
