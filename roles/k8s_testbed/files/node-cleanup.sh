@@ -34,18 +34,19 @@ if [ -e "/sys/class/net/$bridge" ]; then
   ip link delete "$bridge" && say "deleted bridge $bridge"
 fi
 
-for table_chain in "filter FORWARD CNI-FORWARD" "nat PREROUTING CNI-HOSTPORT-DNAT" "nat OUTPUT CNI-HOSTPORT-DNAT" "nat POSTROUTING CNI-HOSTPORT-MASQ"; do
-  set -- $table_chain
-  while iptables -t "$1" -S "$2" 2>/dev/null | grep -q -- "-j $3\$"; do
-    rule=$(iptables -t "$1" -S "$2" | grep -- "-j $3\$" | head -n 1 | sed "s/^-A /-D /")
-    eval iptables -t "$1" $rule && say "removed $1 $2 jump to $3"
+# iptables rules of the kubelet (KUBE-FIREWALL, canaries), kube-proxy (KUBE-SERVICES, ...) and
+# the CNI firewall and portmap plugins (CNI-*): first every jump into such a chain, then the chains.
+for cmd in iptables ip6tables; do
+  command -v "$cmd" >/dev/null || continue
+  for table in filter nat mangle; do
+    $cmd -t "$table" -S >/dev/null 2>&1 || continue
+    $cmd -t "$table" -S | grep -E -- '^-A .* -j (KUBE|CNI)-[A-Za-z0-9_-]+( |$)' | while read -r rule; do
+      eval "$cmd -t $table ${rule/#-A /-D }" 2>/dev/null
+    done
+    chains=$($cmd -t "$table" -S | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ {print $2}')
+    for chain in $chains; do $cmd -t "$table" -F "$chain" 2>/dev/null; done
+    for chain in $chains; do $cmd -t "$table" -X "$chain" 2>/dev/null && say "deleted $cmd $table chain $chain"; done
   done
-done
-for table_chain in "filter CNI-FORWARD" "filter CNI-ADMIN" "nat CNI-HOSTPORT-DNAT" "nat CNI-HOSTPORT-SNAT" "nat CNI-HOSTPORT-MASQ" "nat CNI-HOSTPORT-SETMARK"; do
-  set -- $table_chain
-  if iptables -t "$1" -S "$2" >/dev/null 2>&1; then
-    iptables -t "$1" -F "$2" && iptables -t "$1" -X "$2" 2>/dev/null && say "deleted chain $1 $2"
-  fi
 done
 
 # The kubelet's cgroups (cgroupfs driver): remove the empty kubepods trees, deepest first.
