@@ -1,0 +1,84 @@
+"""Entry points of the rollout modules: argument specs and run() with a fake Flink REST server."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+import flink_health_gate
+import flink_job
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+JID = "b" * 32
+STATE = {"completed": 4}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _send(self, payload, code=200):
+        data = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if path == "/overview":
+            self._send({"taskmanagers": 1})
+        elif path == "/jobs/overview":
+            self._send({"jobs": [{"jid": JID, "name": "seq", "state": "RUNNING", "tasks": {"running": 2, "total": 2}}]})
+        elif path == "/jobs/%s/checkpoints" % JID:
+            STATE["completed"] += 1
+            self._send({"counts": {"completed": STATE["completed"]},
+                        "latest": {"completed": {"id": STATE["completed"], "external_path": "file:/c"},
+                                   "restored": {"id": 3, "external_path": "file:/sp/1"}}})
+        elif path == "/jobs/%s/metrics" % JID:
+            self._send([{"id": "numRestarts", "value": "0"}])
+        else:
+            self._send({"errors": ["not found"]}, 404)
+
+
+@pytest.fixture(name="base_url", scope="module")
+def fixture_base_url():
+    httpd = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % httpd.server_address[1]
+    httpd.shutdown()
+
+
+def params(spec, **kw):
+    out = {k: v.get("default") for k, v in spec.items()}
+    out.update(kw)
+    return out
+
+
+def test_health_gate_run_direct(base_url):
+    p = params(flink_health_gate.argspec(), namespace="ns", base_url=base_url, job_name="seq",
+               expect_restore="path", restore_path="file:///sp/1", interval=0.01, timeout=5)
+    result = flink_health_gate.run(p)
+    assert result["healthy"] and result["job_id"] == JID and result["restored"]["id"] == 3
+
+
+def test_health_gate_needs_a_target():
+    with pytest.raises(FlinkfleetError, match="Give jobmanager_pod, statefulset or base_url"):
+        flink_health_gate.run(params(flink_health_gate.argspec(), namespace="ns"))
+    with pytest.raises(FlinkfleetError, match="gate=kubernetes needs statefulset"):
+        flink_health_gate.run(params(flink_health_gate.argspec(), namespace="ns", gate="kubernetes"))
+
+
+def test_flink_job_info_and_check_mode(base_url):
+    p = params(flink_job.argspec(), namespace="ns", base_url=base_url, job_name="seq")
+    info = flink_job.run(dict(p), check_mode=False)
+    assert info["changed"] is False and info["job"]["id"] == JID
+    would = flink_job.run(dict(p, action="stop"), check_mode=True)
+    assert would["changed"] is True and "location" not in would
+
+
+def test_flink_job_refuses_without_running_job(base_url):
+    p = params(flink_job.argspec(), namespace="ns", base_url=base_url, job_name="other", action="savepoint")
+    with pytest.raises(FlinkfleetError, match="Cannot take a savepoint: no RUNNING job other"):
+        flink_job.run(p, check_mode=False)
