@@ -89,7 +89,7 @@ options:
     type: str
     default: unix:///var/run/docker.sock
   timeout:
-    description: Seconds for registry requests (and at least 60 for the engine).
+    description: Seconds for registry requests (the engine gets at least 600).
     type: int
     default: 30
 requirements:

@@ -282,7 +282,7 @@ class FlinkImageBuilder:
             if not HAS_DOCKER:
                 raise FlinkImageError("The docker Python SDK is required: %s" % DOCKER_IMPORT_ERROR)
             try:
-                self.client = docker.DockerClient(base_url=self.p["docker_host"], timeout=max(60, self.p.get("timeout", 60)))
+                self.client = docker.DockerClient(base_url=self.p["docker_host"], timeout=max(600, self.p.get("timeout", 60)))
                 self.client.ping()
             except Exception as exc:  # docker raises several unrelated types here
                 raise FlinkImageError("Docker engine at %s is unreachable: %s" % (self.p["docker_host"], exc)) from None
