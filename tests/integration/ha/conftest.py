@@ -17,9 +17,15 @@ def built_jars():
 @pytest.fixture
 def pvc_work(tmp_path, built_jars):
     """A Flink work dir using our HA; every process started in it is SIGKILLed afterwards."""
+    leader_ports = [harness.free_port(), harness.free_port()]
     work = harness.FlinkWork(tmp_path / "flink", {
         "high-availability.type": harness.PVC_FACTORY,
         "high-availability.pvc.poll-interval": "500ms",
+        # JobManagers serve their leader files; the TaskManager reads them over HTTP, as one
+        # without the volume would (two addresses: the test starts a second JobManager).
+        "high-availability.pvc.leader-server.port": leader_ports[0],
+        "high-availability.pvc.leader-server.addresses": ",".join(f"http://127.0.0.1:{p}/" for p in leader_ports),
     }, launch="direct")  # restarts re-exec the JVM: keeps the test within a few minutes
+    work.second_leader_port = leader_ports[1]
     yield work
     work.stop_all()

@@ -315,10 +315,10 @@ def check_exactly_once(rows: list[tuple[int, int, int]]) -> str | None:
 
 # --- The failover scenario, shared by the test, the soak run and the benchmark -------------
 
-def start_cluster(work: FlinkWork, job_args: list[str], startup_timeout: float = 120):
+def start_cluster(work: FlinkWork, job_args: list[str], startup_timeout: float = 120, tm_overrides: dict | None = None):
     """JobManager + TaskManager up, the job submitted and two checkpoints completed."""
     jm = work.start("jm", "jm-1")
-    work.start("tm", "tm-1")
+    work.start("tm", "tm-1", **(tm_overrides or {}))
     rest = work.rest()
     wait_for(lambda: (rest.try_get("/overview") or {}).get("taskmanagers", 0) > 0, startup_timeout,
              interval=0.2, what="JobManager REST and a TaskManager")

@@ -4,7 +4,8 @@ One cluster, one run (kept under ~5 minutes on 2 cores):
   1. the stateful test job runs with checkpoints every 2 s (snapshots take ~0.5 s);
   2. the JobManager is SIGKILLed while a checkpoint is in flight, KILLS times, and restarted at
      once: each time the job must run again restored from its latest checkpoint, and new
-     checkpoint ids must continue after the restored one;
+     checkpoint ids must continue after the restored one. The TaskManager finds each new
+     JobManager through the leader server (HTTP), as one without the volume would;
   3. a second JobManager is started on the same directory: it takes a newer epoch, the old one
      must be fenced (exit) and never commit HA data after that;
   4. stop-with-savepoint; the committed output must hold every record of a prefix exactly once
@@ -36,7 +37,7 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
     out = work.root / "out"
     jm, rest, job_id = harness.start_cluster(work, [
         "--output", str(out), "--rate", "200", "--checkpoint-interval-ms", "2000",
-        "--snapshot-delay-ms", "500"])
+        "--snapshot-delay-ms", "500"], tm_overrides={"high-availability.pvc.retrieval": "http"})
     meta = work.root / "ha" / "flinkfleet-test" / "pvc-ha"
 
     # 2. SIGKILL during checkpointing, restart, restored from the latest checkpoint.
@@ -59,7 +60,8 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
     epoch_before = max(int(p.name.split("-")[1]) for p in (meta / "epochs").iterdir())
     second_rest_port = harness.free_port()
     jm2 = work.start("jm", "jm-second", **{"rest.port": second_rest_port,
-                                           "jobmanager.rpc.port": harness.free_port()})
+                                           "jobmanager.rpc.port": harness.free_port(),
+                                           "high-availability.pvc.leader-server.port": work.second_leader_port})
     new_epoch_file = harness.wait_for(
         lambda: next((p for p in (meta / "epochs").iterdir() if int(p.name.split("-")[1]) > epoch_before), None),
         90, what="the second JobManager's epoch")
@@ -78,6 +80,10 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
     harness.wait_for(lambda: (harness.latest_completed_id(rest, job_id) or 0) > restored["id"], 60,
                      what="a checkpoint by the second JobManager")
     assert all(e == new_epoch for f, e, m in ha_records(meta) if m > taken_at)
+
+    # The TaskManager followed every JobManager through the leader servers, not the volume.
+    tm_log = "".join(f.read_text(errors="replace") for f in (work.root / "log").glob("*taskexecutor*.log*"))
+    assert "HttpLeaderRecordSource" in tm_log
 
     # 4. Exactly-once output.
     harness.stop_job(rest, job_id, tmp_path / "final-savepoint")

@@ -33,4 +33,27 @@ public final class PvcHaSettings {
     public static final String CLIENT_DISCOVERY = "high-availability.pvc.client.discovery";
 
     public static final String DEFAULT_CLIENT_DISCOVERY = "auto";
+
+    /**
+     * Port of the JobManager's read-only leader file server (HTTP), for TaskManagers and
+     * clients that do not mount the volume. 0 (default) disables it.
+     */
+    public static final String LEADER_SERVER_PORT = "high-availability.pvc.leader-server.port";
+
+    public static final int DEFAULT_LEADER_SERVER_PORT = 0;
+
+    /**
+     * Base URLs of the leader server(s), e.g. {@code http://flink-jobmanager:6126}. Default:
+     * {@code http://<jobmanager.rpc.address>:<leader-server.port>}.
+     */
+    public static final String LEADER_SERVER_ADDRESSES = "high-availability.pvc.leader-server.addresses";
+
+    /**
+     * Where leader retrieval reads: {@code volume}, {@code http} (the leader server), or
+     * {@code auto}: the volume when the metadata root is there, else the leader server when one
+     * is configured, else the volume.
+     */
+    public static final String RETRIEVAL = "high-availability.pvc.retrieval";
+
+    public static final String DEFAULT_RETRIEVAL = "auto";
 }

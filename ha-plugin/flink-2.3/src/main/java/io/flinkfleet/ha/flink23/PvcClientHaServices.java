@@ -1,6 +1,6 @@
 package io.flinkfleet.ha.flink23;
 
-import io.flinkfleet.ha.core.PvcHaLayout;
+import io.flinkfleet.ha.core.LeaderRecordSource;
 
 import org.apache.flink.runtime.highavailability.ClientHighAvailabilityServices;
 import org.apache.flink.runtime.leaderretrieval.DefaultLeaderRetrievalService;
@@ -8,20 +8,20 @@ import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalService;
 
 import java.time.Duration;
 
-/** Client side: finds the REST endpoint by polling {@code leader/rest_server}. No writes. */
+/** Client side: finds the REST endpoint by polling the {@code rest_server} leader record. No writes. */
 public class PvcClientHaServices implements ClientHighAvailabilityServices {
-    private final PvcHaLayout layout;
+    private final LeaderRecordSource source;
     private final Duration pollInterval;
 
-    public PvcClientHaServices(PvcHaLayout layout, Duration pollInterval) {
-        this.layout = layout;
+    public PvcClientHaServices(LeaderRecordSource source, Duration pollInterval) {
+        this.source = source;
         this.pollInterval = pollInterval;
     }
 
     @Override
     public LeaderRetrievalService getClusterRestEndpointLeaderRetriever() {
         return new DefaultLeaderRetrievalService(
-                new PvcLeaderRetrievalDriverFactory(layout, PvcHaServices.REST_SERVER, pollInterval));
+                new PvcLeaderRetrievalDriverFactory(() -> source, PvcHaServices.REST_SERVER, pollInterval));
     }
 
     @Override

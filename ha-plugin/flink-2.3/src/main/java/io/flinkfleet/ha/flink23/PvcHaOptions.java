@@ -41,4 +41,29 @@ public final class PvcHaOptions {
                     .withDescription(
                             "How clients find the REST endpoint: 'volume' (leader file), 'rest-address' "
                                     + "(rest.address/rest.port), or 'auto' (volume when readable).");
+
+    public static final ConfigOption<Integer> LEADER_SERVER_PORT =
+            ConfigOptions.key(PvcHaSettings.LEADER_SERVER_PORT)
+                    .intType()
+                    .defaultValue(PvcHaSettings.DEFAULT_LEADER_SERVER_PORT)
+                    .withDescription(
+                            "Port of the JobManager's read-only HTTP server of the leader files, for "
+                                    + "TaskManagers and clients without the volume. 0 disables it.");
+
+    public static final ConfigOption<java.util.List<String>> LEADER_SERVER_ADDRESSES =
+            ConfigOptions.key(PvcHaSettings.LEADER_SERVER_ADDRESSES)
+                    .stringType()
+                    .asList()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Base URLs of the leader server(s). Default: http://<jobmanager.rpc.address>:"
+                                    + "<leader-server.port>. With several, the newest epoch wins.");
+
+    public static final ConfigOption<String> RETRIEVAL =
+            ConfigOptions.key(PvcHaSettings.RETRIEVAL)
+                    .stringType()
+                    .defaultValue(PvcHaSettings.DEFAULT_RETRIEVAL)
+                    .withDescription(
+                            "Where leader retrieval reads: 'volume', 'http' (leader server) or 'auto' "
+                                    + "(volume when the metadata root exists, else the leader server if configured).");
 }

@@ -80,7 +80,8 @@ public class PvcHaServices extends AbstractHaServices {
             Duration pollInterval,
             FencedJobResultStore jobResultStore,
             FencedApplicationResultStore applicationResultStore) {
-        super(config, new PvcLeaderElectionDriverFactory(layout, fence, files, pollInterval), ioExecutor, blobStore,
+        super(config, new PvcLeaderElectionDriverFactory(layout, fence, files, pollInterval,
+                        config.get(PvcHaOptions.LEADER_SERVER_PORT), leaderServerBindHost(config)), ioExecutor, blobStore,
                 jobResultStore, applicationResultStore);
         this.layout = layout;
         this.fence = fence;
@@ -120,6 +121,10 @@ public class PvcHaServices extends AbstractHaServices {
                 : p;
     }
 
+    private static String leaderServerBindHost(Configuration config) {
+        return config.getOptional(org.apache.flink.configuration.JobManagerOptions.BIND_HOST).orElse("0.0.0.0");
+    }
+
     public PvcHaLayout layout() {
         return layout;
     }
@@ -131,7 +136,8 @@ public class PvcHaServices extends AbstractHaServices {
 
     @Override
     protected LeaderRetrievalService createLeaderRetrievalService(String componentId) {
-        return new DefaultLeaderRetrievalService(new PvcLeaderRetrievalDriverFactory(layout, componentId, pollInterval));
+        return new DefaultLeaderRetrievalService(new PvcLeaderRetrievalDriverFactory(
+                () -> PvcHaUtils.leaderSource(configuration, layout), componentId, pollInterval));
     }
 
     @Override

@@ -29,30 +29,30 @@ public class PvcHaServicesFactory implements HighAvailabilityServicesFactory {
     }
 
     /**
-     * Clients usually run where the volume is mounted (inside the JobManager pod, or a test
-     * host); elsewhere they fall back to {@code rest.address}, see
+     * Clients read the {@code rest_server} leader record from the volume or the leader server;
+     * without either they fall back to {@code rest.address}, see
      * {@link PvcHaOptions#CLIENT_DISCOVERY}.
      */
     @Override
     public ClientHighAvailabilityServices createClientHAServices(Configuration configuration) throws Exception {
         String discovery = configuration.get(PvcHaOptions.CLIENT_DISCOVERY);
         PvcHaLayout layout = PvcHaUtils.layout(configuration);
-        boolean volume;
+        boolean leaderRecords;
         switch (discovery) {
             case "volume":
-                volume = true;
+                leaderRecords = true;
                 break;
             case "rest-address":
-                volume = false;
+                leaderRecords = false;
                 break;
             case "auto":
-                volume = Files.isReadable(layout.leaders());
+                leaderRecords = Files.isReadable(layout.leaders()) || !PvcHaUtils.leaderServers(configuration).isEmpty();
                 break;
             default:
                 throw new IllegalConfigurationException("Unknown " + PvcHaOptions.CLIENT_DISCOVERY.key() + ": " + discovery);
         }
-        if (volume) {
-            return new PvcClientHaServices(layout, PvcHaUtils.pollInterval(configuration));
+        if (leaderRecords) {
+            return new PvcClientHaServices(PvcHaUtils.leaderSource(configuration, layout), PvcHaUtils.pollInterval(configuration));
         }
         return new StandaloneClientHAServices(
                 HighAvailabilityServicesUtils.getWebMonitorAddress(configuration, AddressResolution.NO_ADDRESS_RESOLUTION));

@@ -1,5 +1,10 @@
 package io.flinkfleet.ha.flink23;
 
+import io.flinkfleet.ha.core.DurableFiles;
+import io.flinkfleet.ha.core.EpochFence;
+import io.flinkfleet.ha.core.FileRecordStore;
+import io.flinkfleet.ha.core.HttpLeaderRecordSource;
+import io.flinkfleet.ha.core.LeaderRecordSource;
 import io.flinkfleet.ha.core.PvcHaLayout;
 import io.flinkfleet.ha.core.PvcHaSettings;
 
@@ -7,7 +12,12 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.IllegalConfigurationException;
 import org.apache.flink.runtime.highavailability.HighAvailabilityServicesUtils;
 
+import org.apache.flink.configuration.JobManagerOptions;
+
 import java.net.URI;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.Optional;
@@ -56,5 +66,64 @@ public final class PvcHaUtils {
     private static IllegalConfigurationException notLocal(String key, String value) {
         return new IllegalConfigurationException(key + " must be a local path on the mounted volume "
                 + "(no scheme or file://), got " + value);
+    }
+
+    /** Base URLs of the leader servers, empty if none is configured. */
+    public static List<URI> leaderServers(Configuration config) {
+        List<URI> uris = new ArrayList<>();
+        List<String> explicit = config.get(PvcHaOptions.LEADER_SERVER_ADDRESSES);
+        if (explicit != null && !explicit.isEmpty()) {
+            for (String s : explicit) {
+                uris.add(URI.create(s.trim().endsWith("/") ? s.trim() : s.trim() + "/"));
+            }
+        } else if (config.get(PvcHaOptions.LEADER_SERVER_PORT) > 0) {
+            uris.add(URI.create("http://" + config.get(JobManagerOptions.ADDRESS) + ":"
+                    + config.get(PvcHaOptions.LEADER_SERVER_PORT) + "/"));
+        }
+        return uris;
+    }
+
+    /**
+     * Chooses where leader retrieval reads (see {@link PvcHaOptions#RETRIEVAL}). Decided when a
+     * retrieval driver is created, never in a constructor.
+     */
+    public static LeaderRecordSource leaderSource(Configuration config, PvcHaLayout layout) {
+        String mode = config.get(PvcHaOptions.RETRIEVAL);
+        List<URI> servers = leaderServers(config);
+        boolean http;
+        switch (mode) {
+            case "volume":
+                http = false;
+                break;
+            case "http":
+                if (servers.isEmpty()) {
+                    throw new IllegalConfigurationException(PvcHaOptions.RETRIEVAL.key() + "=http needs "
+                            + PvcHaOptions.LEADER_SERVER_ADDRESSES.key() + " or " + PvcHaOptions.LEADER_SERVER_PORT.key());
+                }
+                http = true;
+                break;
+            case "auto":
+                http = !Files.isDirectory(layout.root()) && !servers.isEmpty();
+                break;
+            default:
+                throw new IllegalConfigurationException("Unknown " + PvcHaOptions.RETRIEVAL.key() + ": " + mode);
+        }
+        if (http) {
+            Duration poll = pollInterval(config);
+            return new HttpLeaderRecordSource(servers, poll.compareTo(Duration.ofSeconds(2)) < 0 ? Duration.ofSeconds(2) : poll);
+        }
+        // A reader never holds an epoch: an unacquired fence makes the store read-only.
+        FileRecordStore readOnly = new FileRecordStore(layout.leaders(), new EpochFence(layout.epochs()), new DurableFiles());
+        return new LeaderRecordSource() {
+            @Override
+            public java.util.Optional<io.flinkfleet.ha.core.HaRecord> read(String componentId) throws java.io.IOException {
+                return readOnly.read(componentId);
+            }
+
+            @Override
+            public String toString() {
+                return readOnly.directory().toString();
+            }
+        };
     }
 }

@@ -3,6 +3,7 @@ package io.flinkfleet.ha.flink23;
 import io.flinkfleet.ha.core.EpochFence;
 import io.flinkfleet.ha.core.FencedException;
 import io.flinkfleet.ha.core.FileRecordStore;
+import io.flinkfleet.ha.core.LeaderFileServer;
 import io.flinkfleet.ha.core.LeaderRecord;
 
 import org.apache.flink.runtime.leaderelection.LeaderElectionDriver;
@@ -40,10 +41,21 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicBoolean fencedReported = new AtomicBoolean(false);
     private volatile boolean granted;
+    private final LeaderFileServer server;
 
-    /** Takes the next epoch (the only blocking I/O), then grants leadership asynchronously. */
     public PvcLeaderElectionDriver(FileRecordStore leaders, EpochFence fence, Duration pollInterval, Listener listener)
             throws IOException {
+        this(leaders, fence, pollInterval, listener, null);
+    }
+
+    /**
+     * Takes the next epoch (the only blocking I/O), then grants leadership asynchronously.
+     *
+     * @param server leader file server to stop with this driver, or null
+     */
+    public PvcLeaderElectionDriver(FileRecordStore leaders, EpochFence fence, Duration pollInterval, Listener listener,
+            @javax.annotation.Nullable LeaderFileServer server) throws IOException {
+        this.server = server;
         this.leaders = leaders;
         this.fence = fence;
         this.listener = listener;
@@ -118,6 +130,9 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
         if (running.compareAndSet(true, false)) {
             LOG.info("Closing {}.", this);
             executor.shutdownNow();
+            if (server != null) {
+                server.close();
+            }
         }
     }
 

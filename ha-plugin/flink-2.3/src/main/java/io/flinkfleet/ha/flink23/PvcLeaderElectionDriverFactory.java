@@ -3,6 +3,7 @@ package io.flinkfleet.ha.flink23;
 import io.flinkfleet.ha.core.DurableFiles;
 import io.flinkfleet.ha.core.EpochFence;
 import io.flinkfleet.ha.core.FileRecordStore;
+import io.flinkfleet.ha.core.LeaderFileServer;
 import io.flinkfleet.ha.core.PvcHaLayout;
 
 import org.apache.flink.runtime.leaderelection.LeaderElectionDriver;
@@ -19,20 +20,40 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
     private final EpochFence fence;
     private final DurableFiles files;
     private final Duration pollInterval;
+    private final int leaderServerPort;
+    private final String leaderServerBindHost;
 
     public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval) {
+        this(layout, fence, files, pollInterval, 0, "0.0.0.0");
+    }
+
+    /** @param leaderServerPort port of the leader file server, 0 for none */
+    public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval,
+            int leaderServerPort, String leaderServerBindHost) {
         this.layout = layout;
         this.fence = fence;
         this.files = files;
         this.pollInterval = pollInterval;
+        this.leaderServerPort = leaderServerPort;
+        this.leaderServerBindHost = leaderServerBindHost;
     }
 
     @Override
     public LeaderElectionDriver create(LeaderElectionDriver.Listener listener) throws Exception {
-        PvcLeaderElectionDriver driver = new PvcLeaderElectionDriver(
-                new FileRecordStore(layout.leaders(), fence, files), fence, pollInterval, listener);
-        removeCrashLeftovers(layout.root());
-        return driver;
+        LeaderFileServer server = leaderServerPort > 0
+                ? LeaderFileServer.start(leaderServerBindHost, leaderServerPort, layout.leaders())
+                : null;
+        try {
+            PvcLeaderElectionDriver driver = new PvcLeaderElectionDriver(
+                    new FileRecordStore(layout.leaders(), fence, files), fence, pollInterval, listener, server);
+            removeCrashLeftovers(layout.root());
+            return driver;
+        } catch (Exception e) {
+            if (server != null) {
+                server.close();
+            }
+            throw e;
+        }
     }
 
     /** Temp files of a writer killed mid-write; only the new epoch holder may remove them. */

@@ -1,9 +1,9 @@
 package io.flinkfleet.ha.flink23;
 
 import io.flinkfleet.ha.core.CorruptHaFileException;
-import io.flinkfleet.ha.core.FileRecordStore;
 import io.flinkfleet.ha.core.HaRecord;
 import io.flinkfleet.ha.core.LeaderRecord;
+import io.flinkfleet.ha.core.LeaderRecordSource;
 
 import org.apache.flink.runtime.leaderelection.LeaderInformation;
 import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalDriver;
@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -24,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Polls {@code leader/<component>} every poll interval and reports changes. A new JobManager is
+ * Polls {@code leader/<component>} (on the volume, or through the JobManager's leader server)
+ * every poll interval and reports changes. A new JobManager is
  * thus seen by TaskManagers within about one interval instead of after the 50 s heartbeat
  * timeout. Polling (not inotify) because inotify does not see writes from other nodes on
  * network volumes.
@@ -32,7 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
     private static final Logger LOG = LoggerFactory.getLogger(PvcLeaderRetrievalDriver.class);
 
-    private final FileRecordStore leaders;
+    private final LeaderRecordSource leaders;
     private final String componentId;
     private final LeaderRetrievalEventHandler handler;
     private final FatalErrorHandler fatalErrorHandler;
@@ -41,7 +43,7 @@ public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
     private LeaderInformation last = LeaderInformation.empty();
 
     public PvcLeaderRetrievalDriver(
-            FileRecordStore leaders,
+            LeaderRecordSource leaders,
             String componentId,
             Duration pollInterval,
             LeaderRetrievalEventHandler handler,
@@ -63,7 +65,7 @@ public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
             Optional<HaRecord> record = leaders.read(componentId);
             LeaderInformation now = LeaderInformation.empty();
             if (record.isPresent() && !record.get().markedForDeletion()) {
-                LeaderRecord leader = LeaderRecord.decode(leaders.pathOf(componentId), record.get().payload());
+                LeaderRecord leader = LeaderRecord.decode(Path.of(leaders + "/" + componentId), record.get().payload());
                 now = LeaderInformation.known(leader.sessionId(), leader.address());
             }
             if (!now.equals(last)) {
@@ -89,6 +91,6 @@ public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
 
     @Override
     public String toString() {
-        return "PvcLeaderRetrievalDriver{" + leaders.pathOf(componentId) + "}";
+        return "PvcLeaderRetrievalDriver{" + leaders + "/" + componentId + "}";
     }
 }

@@ -1,9 +1,6 @@
 package io.flinkfleet.ha.flink23;
 
-import io.flinkfleet.ha.core.DurableFiles;
-import io.flinkfleet.ha.core.EpochFence;
-import io.flinkfleet.ha.core.FileRecordStore;
-import io.flinkfleet.ha.core.PvcHaLayout;
+import io.flinkfleet.ha.core.LeaderRecordSource;
 
 import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalDriver;
 import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalDriverFactory;
@@ -11,15 +8,17 @@ import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalEventHandler;
 import org.apache.flink.runtime.rpc.FatalErrorHandler;
 
 import java.time.Duration;
+import java.util.function.Supplier;
 
 /** Creates {@link PvcLeaderRetrievalDriver}s; used in JobManagers, TaskManagers and clients. */
 public class PvcLeaderRetrievalDriverFactory implements LeaderRetrievalDriverFactory {
-    private final PvcHaLayout layout;
+    private final Supplier<LeaderRecordSource> source;
     private final String componentId;
     private final Duration pollInterval;
 
-    public PvcLeaderRetrievalDriverFactory(PvcHaLayout layout, String componentId, Duration pollInterval) {
-        this.layout = layout;
+    /** @param source chosen lazily, when the driver starts (volume or leader server) */
+    public PvcLeaderRetrievalDriverFactory(Supplier<LeaderRecordSource> source, String componentId, Duration pollInterval) {
+        this.source = source;
         this.componentId = componentId;
         this.pollInterval = pollInterval;
     }
@@ -27,8 +26,6 @@ public class PvcLeaderRetrievalDriverFactory implements LeaderRetrievalDriverFac
     @Override
     public LeaderRetrievalDriver createLeaderRetrievalDriver(
             LeaderRetrievalEventHandler handler, FatalErrorHandler fatalErrorHandler) {
-        // A reader never holds an epoch: an unacquired fence makes the store read-only.
-        FileRecordStore readOnly = new FileRecordStore(layout.leaders(), new EpochFence(layout.epochs()), new DurableFiles());
-        return new PvcLeaderRetrievalDriver(readOnly, componentId, pollInterval, handler, fatalErrorHandler);
+        return new PvcLeaderRetrievalDriver(source.get(), componentId, pollInterval, handler, fatalErrorHandler);
     }
 }

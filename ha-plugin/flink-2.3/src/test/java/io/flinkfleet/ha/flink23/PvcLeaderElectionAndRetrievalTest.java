@@ -5,13 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flinkfleet.ha.core.EpochFence;
 import io.flinkfleet.ha.core.FencedException;
 import io.flinkfleet.ha.core.FileRecordStore;
+import io.flinkfleet.ha.core.HttpLeaderRecordSource;
+import io.flinkfleet.ha.core.LeaderFileServer;
+import io.flinkfleet.ha.core.LeaderRecordSource;
 
 import org.apache.flink.runtime.leaderelection.LeaderInformation;
 import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalDriver;
 
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -25,6 +30,32 @@ class PvcLeaderElectionAndRetrievalTest {
 
     @TempDir Path tmp;
 
+    private static LeaderRecordSource volume(PvcTestFixture jm) {
+        FileRecordStore readOnly = new FileRecordStore(jm.layout.leaders(), new EpochFence(jm.layout.epochs()), jm.files);
+        return readOnly::read;
+    }
+
+    /** TaskManagers without the volume follow the leader through the JobManager's leader server. */
+    @Test
+    void retrievalThroughTheLeaderServer() throws Exception {
+        PvcTestFixture jm = new PvcTestFixture(tmp);
+        TestingLeaderElectionListener l = new TestingLeaderElectionListener();
+        BlockingQueue<LeaderInformation> seen = new LinkedBlockingQueue<>();
+        BlockingQueue<Throwable> fatal = new LinkedBlockingQueue<>();
+        try (LeaderFileServer server = LeaderFileServer.start("127.0.0.1", 0, jm.layout.leaders());
+                PvcLeaderElectionDriver d = driver(jm, l)) {
+            LeaderRecordSource http = new HttpLeaderRecordSource(
+                    List.of(URI.create("http://127.0.0.1:" + server.port() + "/")), Duration.ofSeconds(2));
+            try (LeaderRetrievalDriver r = new PvcLeaderRetrievalDriverFactory(() -> http, "resource_manager", POLL)
+                    .createLeaderRetrievalDriver(seen::add, fatal::add)) {
+                UUID s = l.next(TestingLeaderElectionListener.Granted.class, WAIT).session();
+                d.publishLeaderInformation("resource_manager", LeaderInformation.known(s, "pekko://rm"));
+                assertThat(seen.poll(5, TimeUnit.SECONDS)).isEqualTo(LeaderInformation.known(s, "pekko://rm"));
+                assertThat(fatal).isEmpty();
+            }
+        }
+    }
+
     private PvcLeaderElectionDriver driver(PvcTestFixture jm, TestingLeaderElectionListener l) throws Exception {
         return (PvcLeaderElectionDriver) new PvcLeaderElectionDriverFactory(jm.layout, jm.fence, jm.files, POLL).create(l);
     }
@@ -36,7 +67,7 @@ class PvcLeaderElectionAndRetrievalTest {
         BlockingQueue<LeaderInformation> seen = new LinkedBlockingQueue<>();
         BlockingQueue<Throwable> fatal = new LinkedBlockingQueue<>();
         try (PvcLeaderElectionDriver d = driver(jm, l);
-                LeaderRetrievalDriver r = new PvcLeaderRetrievalDriverFactory(jm.layout, "dispatcher", POLL)
+                LeaderRetrievalDriver r = new PvcLeaderRetrievalDriverFactory(() -> volume(jm), "dispatcher", POLL)
                         .createLeaderRetrievalDriver(seen::add, fatal::add)) {
             UUID session = l.next(TestingLeaderElectionListener.Granted.class, WAIT).session();
             assertThat(d.hasLeadership()).isTrue();
@@ -103,7 +134,7 @@ class PvcLeaderElectionAndRetrievalTest {
         Files.createDirectories(jm.layout.leaders());
         Files.write(jm.layout.leaders().resolve("resource_manager"), new byte[] {'x'});
         BlockingQueue<Throwable> fatal = new LinkedBlockingQueue<>();
-        try (LeaderRetrievalDriver r = new PvcLeaderRetrievalDriverFactory(jm.layout, "resource_manager", POLL)
+        try (LeaderRetrievalDriver r = new PvcLeaderRetrievalDriverFactory(() -> volume(jm), "resource_manager", POLL)
                 .createLeaderRetrievalDriver(info -> {}, fatal::add)) {
             Throwable t = fatal.poll(5, TimeUnit.SECONDS);
             assertThat(t).isNotNull();
