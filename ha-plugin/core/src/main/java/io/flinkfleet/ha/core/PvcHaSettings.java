@@ -56,4 +56,12 @@ public final class PvcHaSettings {
     public static final String RETRIEVAL = "high-availability.pvc.retrieval";
 
     public static final String DEFAULT_RETRIEVAL = "auto";
+
+    /**
+     * State (checkpoint handle, execution plan, application) up to this many bytes is stored
+     * inside its pointer file instead of a separate file under the HA storage directory.
+     */
+    public static final String INLINE_STATE_LIMIT = "high-availability.pvc.inline-state-limit";
+
+    public static final String DEFAULT_INLINE_STATE_LIMIT = "1 mb";
 }

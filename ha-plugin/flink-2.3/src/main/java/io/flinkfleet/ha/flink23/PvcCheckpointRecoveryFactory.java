@@ -32,6 +32,7 @@ public class PvcCheckpointRecoveryFactory implements CheckpointRecoveryFactory {
     private final EpochFence fence;
     private final DurableFiles files;
     private final org.apache.flink.core.fs.Path storagePath;
+    private final long inlineLimit;
     private final Executor executor;
 
     public PvcCheckpointRecoveryFactory(
@@ -39,11 +40,13 @@ public class PvcCheckpointRecoveryFactory implements CheckpointRecoveryFactory {
             EpochFence fence,
             DurableFiles files,
             org.apache.flink.core.fs.Path storagePath,
+            long inlineLimit,
             Executor executor) {
         this.layout = layout;
         this.fence = fence;
         this.files = files;
         this.storagePath = storagePath;
+        this.inlineLimit = inlineLimit;
         this.executor = executor;
     }
 
@@ -57,7 +60,7 @@ public class PvcCheckpointRecoveryFactory implements CheckpointRecoveryFactory {
             throws Exception {
         PvcStateHandleStore<CompletedCheckpoint> store = new PvcStateHandleStore<>(
                 new FileRecordStore(layout.checkpoints(jobId.toHexString()), fence, files),
-                new DurableStateStorageHelper<>(storagePath, COMPLETED_CHECKPOINT_PREFIX),
+                new DurableStateStorageHelper<>(storagePath, COMPLETED_CHECKPOINT_PREFIX, inlineLimit),
                 name -> PvcHaLayout.checkpointId(name) >= 0);
         Collection<CompletedCheckpoint> checkpoints =
                 DefaultCompletedCheckpointStoreUtils.retrieveCompletedCheckpoints(store, PvcCheckpointStoreUtil.INSTANCE);

@@ -66,4 +66,12 @@ public final class PvcHaOptions {
                     .withDescription(
                             "Where leader retrieval reads: 'volume', 'http' (leader server) or 'auto' "
                                     + "(volume when the metadata root exists, else the leader server if configured).");
+
+    public static final ConfigOption<org.apache.flink.configuration.MemorySize> INLINE_STATE_LIMIT =
+            ConfigOptions.key(PvcHaSettings.INLINE_STATE_LIMIT)
+                    .memoryType()
+                    .defaultValue(org.apache.flink.configuration.MemorySize.parse(PvcHaSettings.DEFAULT_INLINE_STATE_LIMIT))
+                    .withDescription(
+                            "State up to this size is stored inside its pointer file (one atomic write); "
+                                    + "larger state goes to a file under high-availability.storageDir. 0 disables inlining.");
 }

@@ -143,7 +143,7 @@ public class PvcHaServices extends AbstractHaServices {
     @Override
     protected CheckpointRecoveryFactory createCheckpointRecoveryFactory() {
         return new PvcCheckpointRecoveryFactory(layout, fence, files,
-                HighAvailabilityServicesUtils.getClusterHighAvailableStoragePath(configuration), ioExecutor);
+                HighAvailabilityServicesUtils.getClusterHighAvailableStoragePath(configuration), inlineLimit(), ioExecutor);
     }
 
     @Override
@@ -151,7 +151,7 @@ public class PvcHaServices extends AbstractHaServices {
         return new DefaultExecutionPlanStore<>(
                 new PvcStateHandleStore<ExecutionPlan>(
                         new FileRecordStore(layout.executionPlans(), fence, files),
-                        new DurableStateStorageHelper<>(storagePath(), EXECUTION_PLAN_PREFIX)),
+                        new DurableStateStorageHelper<>(storagePath(), EXECUTION_PLAN_PREFIX, inlineLimit())),
                 NoOpExecutionPlanStoreWatcher.INSTANCE,
                 PvcExecutionPlanStoreUtil.INSTANCE);
     }
@@ -161,8 +161,12 @@ public class PvcHaServices extends AbstractHaServices {
         return new DefaultApplicationStore<>(
                 new PvcStateHandleStore<ApplicationStoreEntry>(
                         new FileRecordStore(layout.applications(), fence, files),
-                        new DurableStateStorageHelper<>(storagePath(), APPLICATION_PREFIX)),
+                        new DurableStateStorageHelper<>(storagePath(), APPLICATION_PREFIX, inlineLimit())),
                 PvcApplicationStoreUtil.INSTANCE);
+    }
+
+    private long inlineLimit() {
+        return configuration.get(PvcHaOptions.INLINE_STATE_LIMIT).getBytes();
     }
 
     private org.apache.flink.core.fs.Path storagePath() {

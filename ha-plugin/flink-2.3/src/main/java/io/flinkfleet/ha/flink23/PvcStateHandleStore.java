@@ -12,6 +12,7 @@ import org.apache.flink.runtime.persistence.PossibleInconsistentStateException;
 import org.apache.flink.runtime.persistence.RetrievableStateStorageHelper;
 import org.apache.flink.runtime.persistence.StateHandleStore;
 import org.apache.flink.runtime.state.RetrievableStateHandle;
+import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.util.InstantiationUtil;
 
 import org.slf4j.Logger;
@@ -26,9 +27,10 @@ import java.util.Optional;
 import java.util.function.Predicate;
 
 /**
- * {@link StateHandleStore} whose entries are small pointer files in one directory of the
- * metadata root; the state itself is written by a {@link RetrievableStateStorageHelper} under
- * the HA storage directory.
+ * {@link StateHandleStore} whose entries are pointer files in one directory of the metadata
+ * root; the state is stored by a {@link RetrievableStateStorageHelper}, inline in the pointer
+ * when small (see {@link DurableStateStorageHelper}) or in a file under the HA storage
+ * directory.
  *
  * <p>Contracts, as Flink's other stores:
  * <ul>
@@ -167,8 +169,9 @@ public class PvcStateHandleStore<T extends Serializable> implements StateHandleS
     }
 
     /**
-     * Marks, discards, deletes. Returns true when the entry is gone (also if it never existed).
-     * A failure to discard the state propagates, leaving the marked pointer for a retry.
+     * Marks, discards, deletes (inline state: just deletes). Returns true when the entry is gone
+     * (also if it never existed). A failure to discard the state propagates, leaving the marked
+     * pointer for a retry.
      */
     @Override
     public boolean releaseAndTryRemove(String name) throws Exception {
@@ -177,6 +180,11 @@ public class PvcStateHandleStore<T extends Serializable> implements StateHandleS
             return true;
         }
         HaRecord record = r.get();
+        if (isInline(name, record)) {
+            // The state lives in the pointer: one durable delete and it is gone.
+            records.delete(name);
+            return true;
+        }
         if (!record.markedForDeletion()) {
             record = records.write(name, record.version(), true, record.payload());
         }
@@ -213,6 +221,15 @@ public class PvcStateHandleStore<T extends Serializable> implements StateHandleS
     @Override
     public void releaseAll() {
         // No locks, see release.
+    }
+
+    private boolean isInline(String name, HaRecord record) {
+        try {
+            RetrievableStateHandle<T> h = deserialize(name, record);
+            return h instanceof StreamStateHandle && ((StreamStateHandle) h).asBytesIfInMemory().isPresent();
+        } catch (IOException e) {
+            return false; // handled by the regular path below
+        }
     }
 
     @VisibleForTesting

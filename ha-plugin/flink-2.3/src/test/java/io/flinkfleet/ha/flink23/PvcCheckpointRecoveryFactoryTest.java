@@ -31,7 +31,7 @@ class PvcCheckpointRecoveryFactoryTest {
     private final JobID job = new JobID();
 
     private static PvcCheckpointRecoveryFactory factory(PvcTestFixture jm) {
-        return new PvcCheckpointRecoveryFactory(jm.layout, jm.fence, jm.files, jm.storage(), Executors.directExecutor());
+        return new PvcCheckpointRecoveryFactory(jm.layout, jm.fence, jm.files, jm.storage(), 1 << 20, Executors.directExecutor());
     }
 
     private CompletedCheckpointStore recover(PvcTestFixture jm, int retain) throws Exception {

@@ -172,6 +172,23 @@ class PvcStateHandleStoreTest {
         assertThat(stateFiles()).isZero();
     }
 
+    /** Small state lives in the pointer: no state file, and removal is a single delete. */
+    @ParameterizedTest
+    @EnumSource(WriteStep.class)
+    void inlineStateIsAtomicWithItsPointer(WriteStep step) throws Exception {
+        PvcStateHandleStore<String> inline = jm.store("inline", 1024);
+        inline.addAndLock("a", "first");
+        jm.crashAfter(step);
+        assertThatThrownBy(() -> inline.replace("a", inline.exists("a"), "second"))
+                .isInstanceOf(PvcTestFixture.SimulatedCrash.class);
+        PvcStateHandleStore<String> recovered = jm.restart().store("inline", 1024);
+        boolean committed = step == WriteStep.RENAMED || step == WriteStep.DIRECTORY_FSYNCED;
+        assertThat(recovered.getAndLock("a").retrieveState()).isEqualTo(committed ? "second" : "first");
+        assertThat(stateFiles()).isZero();
+        assertThat(recovered.releaseAndTryRemove("a")).isTrue();
+        assertThat(recovered.getAllHandles()).isEmpty();
+    }
+
     @Test
     void clearEntriesRemovesPointersOnly() throws Exception {
         store.addAndLock("a", "x");

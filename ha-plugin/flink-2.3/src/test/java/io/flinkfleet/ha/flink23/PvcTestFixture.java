@@ -36,9 +36,14 @@ final class PvcTestFixture {
         return new org.apache.flink.core.fs.Path(root.resolve("storage").toUri());
     }
 
+    /** State in separate files (inlining off), to observe writes and discards of state files. */
     <T extends java.io.Serializable> PvcStateHandleStore<T> store(String dir) {
+        return store(dir, 0);
+    }
+
+    <T extends java.io.Serializable> PvcStateHandleStore<T> store(String dir, long inlineLimit) {
         return new PvcStateHandleStore<>(new FileRecordStore(layout.root().resolve(dir), fence, files),
-                new DurableStateStorageHelper<>(storage(), "state"));
+                new DurableStateStorageHelper<>(storage(), "state", inlineLimit));
     }
 
     /** Crash (no cleanup, as SIGKILL) after the given step, once. */
