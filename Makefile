@@ -15,9 +15,9 @@ PLAYBOOK := $(BIN)/ansible-playbook
 PYTHON ?= python3
 MVN := mvn -B -ntp
 # Scenarios in dependency order: later ones use what earlier ones brought up.
-MOLECULE_SCENARIOS ?= testbed build
+MOLECULE_SCENARIOS ?= testbed build k8s-testbed
 
-.PHONY: help run test down venv testbed build lint unit ha ha-it integration molecule soak bench-failover bench-build
+.PHONY: help run test down venv testbed testbed-k8s build lint unit ha ha-it integration molecule soak bench-failover bench-build
 
 help:
 	@echo "make run    bring up the local proving ground, build and push the Flink image"
@@ -39,7 +39,11 @@ testbed: venv
 build: testbed
 	$(PLAYBOOK) build.yml
 
-run: build
+# A real one-node Kubernetes v1.34 built from Go modules (~20 min cold, cached after) + kwok.
+testbed-k8s: testbed
+	$(PLAYBOOK) playbooks/testbed_k8s.yml
+
+run: build testbed-k8s
 
 down: venv
 	$(PLAYBOOK) playbooks/testbed_down.yml
