@@ -20,8 +20,11 @@ import requests
 
 CACHE = os.environ.get("FLINKFLEET_CACHE", os.path.expanduser("~/.cache/flinkfleet"))
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/flinkfleet-build-verify")
-RECORD = os.path.join(CACHE, "flink-image", "last-build.json")
-STAMP = os.path.join(CACHE, "ha-plugin", "stamp.json")
+# The scenario's own state (inventory/group_vars/all.yml), apart from other users of build.yml.
+STATE = os.path.join(CACHE, "molecule-build")
+RECORD = os.path.join(STATE, "flink-image", "last-build.json")
+STAMP = os.path.join(STATE, "ha-plugin", "stamp.json")
+REPOSITORY = "flinkfleet/flink-molecule-build"
 USER = "flinkfleet"
 FACTORY = "io.flinkfleet.ha.flink23.PvcHaServicesFactory"
 CONTAINER = "flinkfleet-build-verify-jm"
@@ -75,6 +78,7 @@ def test_both_tags_are_in_the_registry_with_one_digest(record, password):
 
 
 def test_tags_are_content_addressed_and_readable(record):
+    assert all(split(ref)[1] == REPOSITORY for ref in record["refs"])
     content, readable = [split(ref)[2] for ref in record["refs"]]
     assert content == "sha256-" + record["inputs_sha256"][:32]
     version, revision = readable.split("-", 1)
@@ -89,7 +93,7 @@ def test_base_is_pinned_and_recorded(record):
     base = record["base"]
     assert base["id"].startswith("sha256:")
     assert base["from"] in (base["id"], "%s@%s" % (base["ref"].rsplit(":", 1)[0], base["digest"]))
-    assert record["base_source"] in ("official", "local")
+    assert base["source"] in ("official", "local")
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +101,7 @@ def pulled(engine, record, password):
     """Drop the local tags, then pull the image back from the registry."""
     for ref in record["refs"]:
         try:
-            engine.images.remove(ref)
+            engine.images.remove(ref, force=True)  # untag even if a container still uses it
         except docker.errors.ImageNotFound:
             pass
     registry, repository, tag = split(record["refs"][0])
