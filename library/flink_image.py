@@ -19,9 +19,20 @@ description:
     The readable tag is set with a manifest PUT, so both tags always share one digest.
 options:
   base_image:
-    description: Base image reference present in the engine (pull it first when it is remote).
+    description: The local base image (used with I(base_source=local), and by C(auto) when I(base_official) cannot be pulled).
     type: str
     required: true
+  base_official:
+    description: The official base image, for example C(flink:2.3.0-java17).
+    type: str
+  base_source:
+    description:
+      - C(auto) uses I(base_official) when the engine has it or can pull it, else I(base_image);
+        C(official) requires I(base_official); C(local) uses I(base_image).
+      - In check mode nothing is pulled; the registry is asked for the manifest instead.
+    type: str
+    choices: [auto, official, local]
+    default: local
   jar_path:
     description: The HA plugin jar.
     type: path
@@ -80,6 +91,13 @@ options:
     type: str
     choices: [auto, http, https]
     default: auto
+  record_path:
+    description: JSON file to keep a record of the build in (base pin, tags, digest, jar); rewritten only when it differs.
+    type: path
+  record_extra:
+    description: More keys for the record.
+    type: dict
+    default: {}
   nocache:
     description: Build without the engine's layer cache.
     type: bool
@@ -149,7 +167,7 @@ inputs_sha256:
   returned: success
   type: str
 base:
-  description: The pinned base (ref, id, digest, from).
+  description: The pinned base (ref, id, digest, from, source; official_unavailable when auto fell back).
   returned: success
   type: dict
 labels:
@@ -175,6 +193,8 @@ from ansible.module_utils._flink_image import FlinkImageBuilder, redact
 def argspec():
     return dict(
         base_image=dict(type="str", required=True),
+        base_official=dict(type="str"),
+        base_source=dict(type="str", choices=["auto", "official", "local"], default="local"),
         jar_path=dict(type="path", required=True),
         jar_sha256=dict(type="str"),
         registry=dict(type="str", required=True),
@@ -190,6 +210,8 @@ def argspec():
         registry_username=dict(type="str"),
         registry_password=dict(type="str", no_log=True),
         registry_scheme=dict(type="str", choices=["auto", "http", "https"], default="auto"),
+        record_path=dict(type="path"),
+        record_extra=dict(type="dict", default={}),
         nocache=dict(type="bool", default=False),
         docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
         timeout=dict(type="int", default=30),

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import tarfile
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -288,23 +289,70 @@ class FlinkImageBuilder:
                 raise FlinkImageError("Docker engine at %s is unreachable: %s" % (self.p["docker_host"], exc)) from None
         return self.client
 
-    def _base(self):
+    def _inspect(self, ref):
+        """The base dict of a local image, or None when the engine does not have it."""
         try:
-            image = self._docker().images.get(self.p["base_image"])
+            image = self._docker().images.get(ref)
         except docker.errors.ImageNotFound:
-            raise FlinkImageError(
-                "Base image %s is not present in the Docker engine. Run the proving ground first "
-                "(make testbed) or choose another base (flink_image_base_source)." % self.p["base_image"]
-            ) from None
+            return None
         except docker.errors.APIError as exc:
-            raise FlinkImageError("Cannot inspect base image %s: %s" % (self.p["base_image"], exc)) from None
-        repo = self.p["base_image"].rsplit(":", 1)[0] if "@" not in self.p["base_image"] else self.p["base_image"].split("@")[0]
+            raise FlinkImageError("Cannot inspect base image %s: %s" % (ref, exc)) from None
+        repo = ref.split("@")[0] if "@" in ref else ref.rsplit(":", 1)[0]
         digests = [d for d in (image.attrs.get("RepoDigests") or []) if d.split("@")[0] == repo]
         if digests:
             # Pulled from a registry: pin by the manifest digest, which names it everywhere.
-            return {"ref": self.p["base_image"], "id": image.id, "digest": digests[0].split("@")[1], "from": digests[0]}
+            return {"ref": ref, "id": image.id, "digest": digests[0].split("@")[1], "from": digests[0]}
         # Local only: pin by the image id (the classic builder resolves FROM <id> locally).
-        return {"ref": self.p["base_image"], "id": image.id, "digest": None, "from": image.id}
+        return {"ref": ref, "id": image.id, "digest": None, "from": image.id}
+
+    def _official(self):
+        """The official base: present, pulled (or, in check mode, pullable), else (None, reason)."""
+        ref = self.p["base_official"]
+        base = self._inspect(ref)
+        if base:
+            return base, None
+        if self.check_mode:
+            # Ask the registry for the manifest without pulling anything.
+            try:
+                info = self._docker().api.inspect_distribution(ref)
+            except docker.errors.APIError as exc:
+                return None, str(exc.explanation or exc)
+            digest = info["Descriptor"]["digest"]
+            self.base_actions.append("Pull %s" % ref)
+            return {"ref": ref, "id": None, "digest": digest, "from": "%s@%s" % (ref.rsplit(":", 1)[0], digest)}, None
+        try:
+            self._docker().images.pull(ref)
+        except docker.errors.APIError as exc:
+            return None, str(exc.explanation or exc)
+        self.base_actions.append("Pulled %s" % ref)
+        return self._inspect(ref), None
+
+    def _base(self):
+        """Choose the base (official when it can be pulled, unless told otherwise) and pin it."""
+        source = self.p.get("base_source") or "local"
+        reason = None
+        if source in ("auto", "official") and self.p.get("base_official"):
+            base, reason = self._official()
+            if base:
+                base["source"] = "official"
+                return base
+            if source == "official":
+                raise FlinkImageError(
+                    "flink_image_base_source is 'official' but %s cannot be pulled: %s. Nothing was built or pushed."
+                    % (self.p["base_official"], reason)
+                )
+        base = self._inspect(self.p["base_image"])
+        if base is None:
+            raise FlinkImageError(
+                "Base image %s is not present in the Docker engine%s. Run the proving ground first "
+                "(make testbed) or choose another base (flink_image_base_source)."
+                % (self.p["base_image"], " and %s cannot be pulled (%s)" % (self.p["base_official"], reason)
+                   if reason else "")
+            )
+        base["source"] = "local"
+        if reason:
+            base["official_unavailable"] = reason
+        return base
 
     def plan(self):
         base = self._base()
@@ -337,6 +385,46 @@ class FlinkImageBuilder:
                 "labels": labels}
 
     def run(self):
+        self.base_actions = []
+        result = self._converge()
+        if self.p.get("record_path"):
+            self._record(result)
+        return result
+
+    def _record(self, result):
+        """Keep a JSON record of the build (base pin, tags, digest); rewrite it only when it differs."""
+        record = {
+            "image": result["image"],
+            "refs": result["refs"],
+            "digest": result["digest"],
+            # Why an official base was not used may be worded differently each time: not recorded.
+            "base": {k: v for k, v in result["base"].items() if k != "official_unavailable"},
+            "jar_name": self.jar_name,
+            "jar_sha256": result["jar_sha256"],
+            "inputs_sha256": result["inputs_sha256"],
+        }
+        record.update(self.p.get("record_extra") or {})
+        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+        path = self.p["record_path"]
+        try:
+            with open(path) as handle:
+                if handle.read() == text:
+                    return
+        except OSError:
+            pass
+        result["changed"] = True
+        result["actions"].append("Write the build record %s" % path)
+        if self.check_mode:
+            return
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=".record-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+
+    def _converge(self):
         plan = self.plan()
         content_tag = plan["content_tag"]
         readable = self.p.get("readable_tag") or None
@@ -355,6 +443,9 @@ class FlinkImageBuilder:
             "digest": None,
             "image_id": None,
         }
+        if self.base_actions:
+            result["changed"] = True
+            result["actions"].extend(self.base_actions)
         remote = {}
         if self.p.get("push"):
             self.registry.ping()

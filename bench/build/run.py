@@ -49,6 +49,46 @@ def run_build(work, repository, extra=()):
     return {"seconds": round(seconds, 2), "changed": int(recap.group(2))}
 
 
+def delete_repositories(prefix):
+    """Delete the manifests of the throwaway bench repositories (blobs wait for the registry's GC)."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    cache = os.environ.get("FLINKFLEET_CACHE", os.path.expanduser("~/.cache/flinkfleet"))
+    password = os.environ.get("FLINKFLEET_REGISTRY_PASSWORD")
+    if not password:
+        with open(os.path.join(cache, "registry", "password")) as handle:
+            password = handle.read().strip()
+    user = os.environ.get("FLINKFLEET_REGISTRY_USERNAME", "flinkfleet")
+    auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    accept = "application/vnd.docker.distribution.manifest.v2+json"
+
+    def call(method, path):
+        request = urllib.request.Request("http://127.0.0.1:5000" + path, method=method,
+                                         headers={"Authorization": auth, "Accept": accept})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.headers, response.read()
+
+    deleted = 0
+    _, body = call("GET", "/v2/_catalog?n=1000")
+    for repo in json.loads(body)["repositories"]:
+        if not repo.startswith(prefix):
+            continue
+        _, body = call("GET", "/v2/%s/tags/list" % repo)
+        digests = set()
+        for tag in json.loads(body).get("tags") or []:
+            headers, _ = call("HEAD", "/v2/%s/manifests/%s" % (repo, tag))
+            digests.add(headers["Docker-Content-Digest"])
+        for digest in digests:
+            try:
+                call("DELETE", "/v2/%s/manifests/%s" % (repo, digest))
+                deleted += 1
+            except urllib.error.HTTPError:
+                pass
+    return deleted
+
+
 def summary(runs):
     values = [r["seconds"] for r in runs]
     if not values:
@@ -63,6 +103,7 @@ def main():
     parser.add_argument("--warm", type=int, default=3)
     parser.add_argument("--nochange", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--keep", action="store_true", help="keep the bench repositories in the registry")
     args = parser.parse_args()
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -107,6 +148,8 @@ def main():
             print("nochange %d: %.1f s changed=%d" % (i, run["seconds"], run["changed"]), flush=True)
             results["nochange"].append(run)
 
+    if not args.keep:
+        results["deleted_manifests"] = delete_repositories("flinkfleet/bench-")
     results["summary"] = {k: summary(results[k]) for k in ("cold", "warm", "nochange")}
     nochange = results["summary"]["nochange"]
     warm = results["summary"]["warm"]

@@ -155,6 +155,9 @@ class FakeEngine:
         self.store = {"flinkfleet/flink:2.3.0-java17-local": FakeImage("sha256:" + "b" * 64)}
         self.builds = []
         self.pushes = []
+        self.pulls = []
+        self.inspections = []
+        self.remote = {}  # what the (fake) Docker Hub has: ref -> manifest digest
         engine = self
 
         class Images:
@@ -163,7 +166,21 @@ class FakeEngine:
                     raise docker.errors.ImageNotFound("no such image: %s" % name)
                 return engine.store[name]
 
+            def pull(self, ref):
+                engine.pulls.append(ref)
+                if ref not in engine.remote:
+                    raise docker.errors.APIError("lookup registry-1.docker.io: no such host")
+                engine.store[ref] = FakeImage("sha256:" + "9" * 64, [ref],
+                                              repo_digests=["%s@%s" % (ref.rsplit(":", 1)[0], engine.remote[ref])])
+                return engine.store[ref]
+
         class Api:
+            def inspect_distribution(self, ref):
+                engine.inspections.append(ref)
+                if ref not in engine.remote:
+                    raise docker.errors.APIError("lookup registry-1.docker.io: no such host")
+                return {"Descriptor": {"digest": engine.remote[ref]}}
+
             def build(self, **kwargs):
                 engine.builds.append(kwargs)
                 engine.store[kwargs["tag"]] = FakeImage("sha256:" + "c" * 64, [kwargs["tag"]], labels=kwargs["labels"])
@@ -413,3 +430,47 @@ def test_module_wrong_password_output_never_has_the_password(registry, jar):
     assert wrong not in raw
     # The module checks the engine for the base image first; either error is about the input, not a leak.
     assert registry.address in out["msg"] or "Docker engine" in out["msg"] or "Base image" in out["msg"]
+
+
+OFFICIAL = "flink:2.3.0-java17"
+
+
+def test_auto_falls_back_to_the_local_base_when_the_official_cannot_be_pulled(registry, jar):
+    engine = FakeEngine(registry)
+    result = run(params(registry.address, jar, base_source="auto", base_official=OFFICIAL), engine)
+    assert engine.pulls == [OFFICIAL]
+    assert result["base"]["source"] == "local" and result["base"]["ref"] == "flinkfleet/flink:2.3.0-java17-local"
+    assert "no such host" in result["base"]["official_unavailable"]
+    again = run(params(registry.address, jar, base_source="auto", base_official=OFFICIAL), FakeEngine(registry))
+    assert again["changed"] is False, "a failed pull attempt is not a change"
+
+
+def test_auto_uses_the_official_base_when_it_can_be_pulled(registry, jar):
+    engine = FakeEngine(registry)
+    engine.remote[OFFICIAL] = "sha256:" + "7" * 64
+    planned = run(params(registry.address, jar, base_source="auto", base_official=OFFICIAL), engine, check_mode=True)
+    assert engine.pulls == [] and engine.inspections == [OFFICIAL], "check mode must not pull"
+    assert planned["changed"] is True and "Pull %s" % OFFICIAL in planned["actions"]
+    result = run(params(registry.address, jar, base_source="auto", base_official=OFFICIAL), engine)
+    assert engine.pulls == [OFFICIAL]
+    assert result["base"]["source"] == "official"
+    assert result["base"]["from"] == "flink@sha256:" + "7" * 64
+    assert "FROM flink@sha256:" + "7" * 64 in engine.builds[0]["fileobj"].getvalue().decode("utf-8", "replace")
+    again = run(params(registry.address, jar, base_source="auto", base_official=OFFICIAL), engine)
+    assert again["changed"] is False and len(engine.pulls) == 1, "a present official image is not pulled again"
+
+
+def test_official_forced_but_not_pullable(registry, jar):
+    engine = FakeEngine(registry)
+    with pytest.raises(fi.FlinkImageError) as info:
+        run(params(registry.address, jar, base_source="official", base_official=OFFICIAL), engine)
+    assert "flink_image_base_source is 'official' but %s cannot be pulled" % OFFICIAL in info.value.msg
+    assert engine.builds == [] and engine.pushes == []
+
+
+def test_local_forced_never_touches_the_official(registry, jar):
+    engine = FakeEngine(registry)
+    engine.remote[OFFICIAL] = "sha256:" + "7" * 64
+    result = run(params(registry.address, jar, base_source="local", base_official=OFFICIAL), engine)
+    assert engine.pulls == [] and engine.inspections == []
+    assert result["base"]["source"] == "local"

@@ -20,7 +20,9 @@ EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/flinkfleet-buil
 CACHE = os.environ.get("FLINKFLEET_CACHE", os.path.expanduser("~/.cache/flinkfleet"))
 REGISTRY = "127.0.0.1:5000"
 USER = "flinkfleet"
-REPOSITORY = "flinkfleet/flink"
+# The scenario's own repository and state (inventory/group_vars/all.yml).
+REPOSITORY = "flinkfleet/flink-molecule-build"
+STATE = os.path.join(CACHE, "molecule-build")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def registry_state(password):
     """The tags and digests of the repository build.yml pushes to: what 'nothing pushed' compares.
 
     Other scenarios share this registry and may push their own repositories meanwhile, so
-    only build.yml's repository (flinkfleet/flink) is compared.
+    only the scenario's repository is compared.
     """
     auth = (USER, password)
     state = {}
@@ -49,10 +51,10 @@ def registry_state(password):
 def build_state():
     """The last good jar and image record: what 'nothing lost' compares."""
     state = {}
-    for path in (os.path.join(CACHE, "ha-plugin", "stamp.json"), os.path.join(CACHE, "flink-image", "last-build.json")):
+    for path in (os.path.join(STATE, "ha-plugin", "stamp.json"), os.path.join(STATE, "flink-image", "last-build.json")):
         with open(path) as handle:
             state[path] = handle.read()
-    stamp = json.loads(state[os.path.join(CACHE, "ha-plugin", "stamp.json")])
+    stamp = json.loads(state[os.path.join(STATE, "ha-plugin", "stamp.json")])
     state["jar_exists"] = os.path.isfile(stamp["jar_path"])
     return state
 
@@ -80,10 +82,12 @@ def unchanged(password):
 
 
 def fatal_message(output):
-    """The lines of the task that failed (from 'fatal:' on), where the error message is."""
+    """The text of the task that failed (from 'fatal:' on), whitespace normalised because the
+    YAML callback folds long lines."""
     index = output.find("fatal: [localhost]")
     assert index >= 0, output[-3000:]
-    return output[index:index + 4000]
+    # Undo YAML's line folding and its '' escape inside single-quoted scalars.
+    return " ".join(output[index:index + 4000].split()).replace("''", "'")
 
 
 def free_port():
@@ -154,8 +158,30 @@ def test_maven_compile_error(unchanged, password, tmp_path):
     assert "undefinedSymbolForTheTest" in message or "cannot find symbol" in message
     assert str(factory) in message, "the error should name the file in the user's tree"
     # The tail of Maven's output, not a wall of text.
-    msg_line = [line for line in message.splitlines() if "Maven failed" in line][0]
-    assert len(message) < 6000
     assert "[INFO] Download" not in message
-    assert msg_line
+    section = out[out.find("fatal: [localhost]"):out.find("PLAY RECAP")]
+    assert len(section.splitlines()) < 80, "the failure should be Maven's tail, not its log:\n" + section
+    assert password not in out
+
+
+def docker_hub_reachable():
+    try:
+        socket.getaddrinfo("registry-1.docker.io", 443)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(docker_hub_reachable(), reason="Docker Hub is reachable: the official base would be pulled")
+def test_official_base_forced_but_not_pullable(unchanged, password):
+    rc, out = playbook("-e", "flink_image_base_source=official")
+    assert rc != 0
+    assert "flink_image_base_source is 'official' but flink:2.3.0-java17 cannot be pulled" in fatal_message(out)
+    assert password not in out
+
+
+def test_jar_and_image_for_different_flink_versions(unchanged, password):
+    rc, out = playbook("-e", "flink_image_flink_version=2.2.0")
+    assert rc != 0
+    assert "built for Flink 2.3.0 but the image is Flink 2.2.0" in fatal_message(out)
     assert password not in out
