@@ -34,8 +34,26 @@ sys.path.insert(0, str(REPO / "tests" / "integration" / "ha"))
 
 import harness  # noqa: E402
 
+REST_UP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*Rest endpoint listening at", re.M)
 FINALIZATION = re.compile(r"Completed checkpoint (\d+) for job \w+ .*checkpointDuration=(\d+) ms, "
                           r"finalizationTime=(\d+) ms")
+
+
+def add_phases(work_root: Path, recoveries: list[dict]) -> None:
+    """Splits each recovery at the new JobManager's "Rest endpoint listening" log line:
+    kill → REST up is process start (backend-independent); REST up → restored is leader
+    election plus Flink's job recovery (where the HA backend matters). Logs are in UTC."""
+    ups = []
+    for log in (work_root / "log").glob("*standalonesession*.log*"):
+        for m in REST_UP.finditer(log.read_text(errors="replace")):
+            t = datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=timezone.utc)
+            ups.append(t.timestamp() * 1000)
+    ups.sort()
+    for r in recoveries:
+        after = [u for u in ups if u > r["kill_wall_ms"]]
+        if after:
+            r["kill_to_rest_s"] = round((after[0] - r["kill_wall_ms"]) / 1000, 3)
+            r["rest_to_restored_s"] = round(r["recovery_s"] - r["kill_to_rest_s"], 3)
 
 
 def ha_config(backend: str, zk: harness.ZooKeeper | None) -> dict:
@@ -66,6 +84,7 @@ def run_backend(backend: str, root: Path, kills: int, launch: str, settle_s: flo
         final = []
         for log in sorted((work.root / "log").glob("*standalonesession*.log*")):
             final += [(int(m[1]), int(m[2]), int(m[3])) for m in FINALIZATION.finditer(log.read_text(errors="replace"))]
+        add_phases(work.root, recoveries)
         return {"recoveries": recoveries, "exactly_once_problem": problem,
                 "finalization_ms": [f for _, _, f in final], "checkpoint_duration_ms": [d for _, d, _ in final]}
     finally:
@@ -114,16 +133,20 @@ def markdown(results: dict) -> str:
              "direct": "JobManager restarted by re-executing the JVM command line the scripts produced "
                        "(no helper JVMs; as an entrypoint that execs java)"}[results["launch"]]
     rows = [f"**{title}**", "",
-            "| backend | kills | recovery median | min | max | finalization/checkpoint median (ms) | p90 | exactly-once |",
-            "|---|---|---|---|---|---|---|---|"]
+            "| backend | kills | recovery median | min | max | of which kill → REST up | REST up → restored "
+            "| finalization/checkpoint median (ms) | p90 | exactly-once |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     names = {"pvc": "flinkfleet PVC HA", "zookeeper": "ZooKeeper HA (Debian ZooKeeper 3.8, Flink defaults)"}
     for name, r in b.items():
         s = r["recovery_summary"]
         f = r["finalization_summary"]
         fin = sorted(r["finalization_ms"])
         p90 = fin[int(0.9 * (len(fin) - 1))] if fin else "-"
+        ph = [(k["kill_to_rest_s"], k["rest_to_restored_s"]) for k in r["recoveries"] if "kill_to_rest_s" in k]
+        up = f"{statistics.median(p[0] for p in ph):.1f} s" if ph else "-"
+        rest = f"{statistics.median(p[1] for p in ph):.1f} s" if ph else "-"
         rows.append(f"| {names.get(name, name)} | {s['n']} | {s['median']:.1f} s | {s['min']:.1f} s | "
-                    f"{s['max']:.1f} s | {f.get('median', '-')} | {p90} | "
+                    f"{s['max']:.1f} s | {up} | {rest} | {f.get('median', '-')} | {p90} | "
                     f"{'yes' if r['exactly_once_problem'] is None else r['exactly_once_problem']} |")
     text = "\n".join(rows) + "\n"
     if "ratio_recovery_median" in results:
