@@ -147,10 +147,13 @@ class Registry:
         return "Bearer " + (body.get("token") or body.get("access_token") or "")
 
     def _auth_error(self, code):
+        hint = ("No password was given: set flink_image_registry_password (Ansible Vault) or "
+                "FLINKFLEET_REGISTRY_PASSWORD." if not self.password else
+                "Check the registry user and password (flink_image_registry_username / "
+                "flink_image_registry_password).")
         return RegistryAuthError(
-            "Registry %s rejected the credentials of %s (HTTP %s). Check the registry user and "
-            "password (flink_image_registry_username / flink_image_registry_password). "
-            "Nothing was built or pushed." % (self.address, self._who(), code),
+            "Registry %s rejected the credentials of %s (HTTP %s). %s Nothing was built or pushed."
+            % (self.address, self._who(), code, hint),
             registry=self.address, username=self.username,
         )
 

@@ -474,3 +474,9 @@ def test_local_forced_never_touches_the_official(registry, jar):
     result = run(params(registry.address, jar, base_source="local", base_official=OFFICIAL), engine)
     assert engine.pulls == [] and engine.inspections == []
     assert result["base"]["source"] == "local"
+
+
+def test_missing_password_says_so(registry, jar):
+    with pytest.raises(fi.RegistryAuthError) as info:
+        run(params(registry.address, jar, registry_password=None), FakeEngine(registry))
+    assert "No password was given" in info.value.msg and registry.address in info.value.msg
