@@ -9,13 +9,13 @@ Wave plan: serial [1, "25%", "100%"], max_fail_percentage 0, forks = N.
 
 kwok pods never run, so the gate is the Kubernetes-level one (workloads rolled out and
 ready); the time is the orchestration cost, not Flink's start. The targets are spread
-round-robin over the kwok clusters that exist (kwok-fleet-1..K, default K = 4, each with
-its own API server): with N > K several targets share an API server in their own namespace
+round-robin over K kwok clusters of its own (kwok-bf-1..K, default K = 4, each with its own
+API server; created with the k8s_testbed role's kwok tasks, deleted at the end): with N > K several targets share an API server in their own namespace
 (said in the results). A static PV per target lets its PVC bind.
 
 Usage: .venv/bin/python bench/fleet/run.py [--sizes 1 4 16] [--kwok-clusters 4]
 Writes bench/fleet/results/<UTC time>.json, latest.json and latest.png.
-Needs the kwok clusters (make testbed, or the fleet Molecule scenario's create).
+Needs the testbed binaries (make testbed).
 """
 
 import argparse
@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 BIN = os.path.join(REPO, ".venv", "bin")
 CACHE = os.environ.get("FLINKFLEET_CACHE") or os.path.expanduser("~/.cache/flinkfleet")
-KUBECONFIG = os.path.join(CACHE, "k8s", "cluster", "kwok.kubeconfig")
+KUBECONFIG = os.path.join(CACHE, "k8s", "kwok-bench-fleet", "kubeconfig")
 SERIAL = [1, "25%", "100%"]
 IMAGE = "127.0.0.1:5000/flinkfleet/flink:bench-%s"
 
@@ -43,7 +43,7 @@ def inventory(size, kwok_clusters, workdir):
     hosts = {}
     for i in range(size):
         hosts["target-%02d" % (i + 1)] = {
-            "flink_cluster_context": "kwok-fleet-%d" % (i % kwok_clusters + 1),
+            "flink_cluster_context": "kwok-bf-%d" % (i % kwok_clusters + 1),
             "flink_cluster_namespace": "bench-fleet-%02d" % (i + 1),
             "flink_cluster_pvc_storage_class": "bench-static-%02d" % (i + 1),
         }
@@ -86,6 +86,15 @@ def prepare(hosts):
         out = kubectl(h["flink_cluster_context"], "apply", "-f", "-", stdin=json.dumps(manifest))
         if out.returncode != 0:
             raise SystemExit("Cannot create %s on %s: %s" % (pv, h["flink_cluster_context"], out.stderr))
+
+
+def kwok_clusters(count):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), PATH=BIN + os.pathsep + os.environ["PATH"])
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), os.path.join(HERE, "kwok.yml"),
+                           "-e", "bench_kwok_clusters=%d" % count], cwd=REPO, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:])
+        raise SystemExit("Cannot make %d kwok clusters" % count)
 
 
 def rollout(inv, size, image):
@@ -137,6 +146,7 @@ def main():
     parser.add_argument("--kwok-clusters", type=int, default=4)
     args = parser.parse_args()
     results = []
+    kwok_clusters(args.kwok_clusters)
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as work:
         for size in args.sizes:
             inv, hosts = inventory(size, min(size, args.kwok_clusters), work)
@@ -149,6 +159,7 @@ def main():
             results.append(row)
             for h in hosts.values():
                 kubectl(h["flink_cluster_context"], "delete", "namespace", h["flink_cluster_namespace"], "--wait=false")
+    kwok_clusters(0)
     out_dir = os.path.join(HERE, "results")
     os.makedirs(out_dir, exist_ok=True)
     doc = {
