@@ -21,6 +21,9 @@ def pvc_work(tmp_path, built_jars):
     work = harness.FlinkWork(tmp_path / "flink", {
         "high-availability.type": harness.PVC_FACTORY,
         "high-availability.pvc.poll-interval": "500ms",
+        # Far above any recovery we expect, so that a TaskManager that missed the new leader
+        # (and waited for the heartbeat to time out) fails the test whatever the load.
+        "heartbeat.timeout": "180 s",
         # JobManagers serve their leader files; the TaskManager reads them over HTTP, as one
         # without the volume would (two addresses: the test starts a second JobManager).
         "high-availability.pvc.leader-server.port": leader_ports[0],

@@ -46,9 +46,10 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
         jm, r = harness.kill_during_checkpoint_and_restart(work, jm, rest, job_id, n)
         results.append(r)
         assert r["restored_id"] >= r["completed_before_kill"], r
-        # Well under the 50 s heartbeat timeout: TaskManagers learned of the new leader from
-        # the leader files, not by timing out (ZooKeeper HA needs ~45 s here).
-        assert r["recovery_s"] < 40, r
+        # Well under the heartbeat timeout (raised to 180 s in the fixture): TaskManagers learned
+        # of the new leader from the leader server, not by timing out. Not a speed target —
+        # bench/failover measures speed; this bound only separates the two mechanisms.
+        assert r["recovery_s"] < 120, r
         # Checkpoint ids continue after the restored one (the counter survived the crash).
         nxt = harness.wait_for(lambda: (harness.latest_completed_id(rest, job_id) or 0) > r["restored_id"]
                                and harness.latest_completed_id(rest, job_id), 60, what="a new checkpoint")
@@ -90,7 +91,8 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
     rows = harness.read_output(out)
     problem = harness.check_exactly_once(rows)
     assert problem is None, problem
-    assert len(rows) > 200 * 10, f"only {len(rows)} records committed"
+    # A meaningful amount of committed output (the job writes 200 records/s).
+    assert len(rows) > 200 * 5, f"only {len(rows)} records committed"
     jm2.kill9()
 
 
