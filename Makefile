@@ -17,10 +17,10 @@ MVN := mvn -B -ntp
 # Scenarios in dependency order: later ones use what earlier ones brought up.
 MOLECULE_SCENARIOS ?= testbed build k8s-testbed rollout
 
-.PHONY: help run test down venv testbed testbed-k8s build lint unit ha ha-it integration molecule soak bench-failover bench-build
+.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule soak bench-failover bench-build
 
 help:
-	@echo "make run    bring up the local proving ground, build and push the Flink image"
+	@echo "make run    proving ground + Kubernetes testbed, build and push the image, roll Flink out"
 	@echo "make test   every test tier: lint, unit, HA plugin (Maven + real Flink), Molecule"
 	@echo "make down   stop what this project started (caches and data are kept)"
 	@echo "make soak   50 JobManager SIGKILLs against the HA plugin (long)"
@@ -43,7 +43,13 @@ build: testbed
 testbed-k8s: testbed
 	$(PLAYBOOK) playbooks/testbed_k8s.yml
 
-run: build testbed-k8s
+# The local fleet of one: the testbed cluster runs ha-plugin/test-job in application mode
+# from the image build.yml pushed, with HA on the PVC.
+rollout: build testbed-k8s
+	$(MVN) -q -f ha-plugin package -DskipTests
+	$(PLAYBOOK) rollout.yml -i inventory/fleet_example/testbed.yml
+
+run: rollout
 
 down: venv
 	$(PLAYBOOK) playbooks/testbed_down.yml
