@@ -9,7 +9,6 @@ crash never leaves a half-extracted FLINK_HOME behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ import urllib.request
 import zipfile
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+from ansible.module_utils._flinkfleet_files import file_sha256
 
 PACKAGES = ("apache-flink", "apache-flink-libraries")
 # Wheel members under pyflink/ that make up FLINK_HOME; examples and Python code stay out.
@@ -81,14 +81,6 @@ def pick_wheel(project, package, version):
     if not sha256:
         raise FlinkDistError("The index gives no sha256 for %s; refusing an unverified download" % chosen["filename"])
     return {"package": package, "filename": chosen["filename"], "url": chosen["url"], "sha256": sha256}
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download_wheel(wheel, wheel_dir, timeout=600, opener=urllib.request.urlopen):

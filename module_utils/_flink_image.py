@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+from ansible.module_utils._flinkfleet_files import file_sha256
 
 try:
     import docker
@@ -62,14 +63,6 @@ class RegistryAuthError(FlinkImageError):
 
 def sha256_text(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def redact(text, secret):

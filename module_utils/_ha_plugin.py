@@ -27,6 +27,7 @@ import tempfile
 import zipfile
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+from ansible.module_utils._flinkfleet_files import file_sha256
 
 STAMP = "stamp.json"
 SKIP_DIRS = frozenset(["target", "node_modules", "__pycache__"])
@@ -36,14 +37,6 @@ TAIL_LINES = 25
 
 class HaPluginError(FlinkfleetError):
     """The HA plugin could not be built, or its inputs are wrong."""
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def source_files(project_dir):
