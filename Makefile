@@ -15,7 +15,7 @@ PLAYBOOK := $(BIN)/ansible-playbook
 PYTHON ?= python3
 MVN := mvn -B -ntp
 # Scenarios in dependency order: later ones use what earlier ones brought up.
-MOLECULE_SCENARIOS ?= testbed build k8s-testbed rollout
+MOLECULE_SCENARIOS ?= testbed build k8s-testbed rollout fleet
 
 .PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule soak bench-failover bench-build
 
