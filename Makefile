@@ -17,14 +17,14 @@ MVN := mvn -B -ntp
 # Scenarios in dependency order: later ones use what earlier ones brought up.
 MOLECULE_SCENARIOS ?= testbed build k8s-testbed rollout fleet
 
-.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule soak bench-failover bench-build
+.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule soak bench-failover bench-build bench-fleet bench-k8s-failover
 
 help:
 	@echo "make run    proving ground + Kubernetes testbed, build and push the image, roll Flink out"
 	@echo "make test   every test tier: lint, unit, HA plugin (Maven + real Flink), Molecule"
 	@echo "make down   stop what this project started (caches and data are kept)"
 	@echo "make soak   50 JobManager SIGKILLs against the HA plugin (long)"
-	@echo "make bench-failover | bench-build   benchmarks; results under bench/*/results/"
+	@echo "make bench-failover | bench-build | bench-fleet | bench-k8s-failover   benchmarks (results under bench/*/results/)"
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -88,3 +88,9 @@ bench-failover: testbed
 
 bench-build: testbed
 	$(BIN)/python bench/build/run.py
+
+bench-fleet: testbed-k8s
+	$(BIN)/python bench/fleet/run.py
+
+bench-k8s-failover: rollout
+	$(BIN)/python bench/k8s_failover/run.py
