@@ -70,8 +70,9 @@ ha-it: testbed
 	$(MVN) -q -f ha-plugin package -DskipTests
 	$(BIN)/pytest -v tests/integration/ha
 
-integration: testbed
-	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py
+# Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image).
+integration: build testbed-k8s
+	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py
 
 molecule: venv
 	for scenario in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$scenario; done

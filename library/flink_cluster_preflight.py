@@ -1,0 +1,119 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: check a Kubernetes cluster (or the data PVC on it) before a Flink rollout."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: flink_cluster_preflight
+short_description: Check a cluster, or the binding of the Flink data PVC, before a rollout
+description:
+  - With C(check=cluster), checks that the kubeconfig exists, that it has the context, and that
+    the API server of that context answers within C(timeout) seconds. Each failure names the
+    problem (missing file, missing context and the contexts there are, unreachable server).
+  - With C(check=pvc), waits until the PVC C(pvc) is Bound, or is waiting for its first
+    consumer on a StorageClass that provisions. Fails when the StorageClass does not exist or the
+    claim does not bind within C(timeout) seconds, giving the claim's phase and last events, so
+    that the caller starts no JobManager on a claim that cannot bind.
+  - Reads only; never changes the cluster.
+options:
+  check:
+    description: What to check.
+    type: str
+    choices: [cluster, pvc]
+    default: cluster
+  kubeconfig:
+    description: Path of the kubeconfig (default C(~/.kube/config)).
+    type: path
+  context:
+    description: Context in the kubeconfig (default its current-context).
+    type: str
+  namespace:
+    description: Namespace of the PVC (C(check=pvc)).
+    type: str
+  pvc:
+    description: Name of the PVC (C(check=pvc)).
+    type: str
+  timeout:
+    description: Seconds to wait for the API server (C(cluster)) or the binding (C(pvc)).
+    type: int
+    default: 10
+attributes:
+  check_mode:
+    support: full
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Check that the cluster answers.
+  flink_cluster_preflight:
+    kubeconfig: ~/.kube/fleet.yaml
+    context: prod-eu-1
+
+- name: Check that the data PVC can bind before starting the JobManager.
+  flink_cluster_preflight:
+    check: pvc
+    kubeconfig: ~/.kube/fleet.yaml
+    context: prod-eu-1
+    namespace: flink
+    pvc: flink-data
+    timeout: 60
+"""
+
+RETURN = r"""
+context:
+  description: The context used (C(check=cluster)).
+  returned: success and check is cluster
+  type: str
+server:
+  description: The API server URL of that context (C(check=cluster)).
+  returned: success and check is cluster
+  type: str
+server_version:
+  description: The server's gitVersion (C(check=cluster)).
+  returned: success and check is cluster
+  type: str
+phase:
+  description: The PVC's phase (C(check=pvc)).
+  returned: success and check is pvc
+  type: str
+binding:
+  description: C(bound), or C(waits for first consumer) (C(check=pvc)).
+  returned: success and check is pvc
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils._flink_preflight import check_cluster, check_pvc
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            check=dict(type="str", choices=["cluster", "pvc"], default="cluster"),
+            kubeconfig=dict(type="path"),
+            context=dict(type="str"),
+            namespace=dict(type="str"),
+            pvc=dict(type="str"),
+            timeout=dict(type="int", default=10),
+        ),
+        required_if=[("check", "pvc", ("namespace", "pvc"))],
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        if params["check"] == "cluster":
+            result = check_cluster(params["kubeconfig"], params["context"], timeout=params["timeout"])
+        else:
+            result = check_pvc(params["kubeconfig"], params["context"], params["namespace"], params["pvc"],
+                               timeout=params["timeout"])
+    except FlinkfleetError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

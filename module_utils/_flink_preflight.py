@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+"""Checks a rollout makes before it touches a cluster, each failing with a message that names
+the problem: the kubeconfig and its context, the API server answering, the StorageClass of the
+data PVC, and the PVC binding before any JobManager is started on it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import yaml
+
+from ansible.module_utils._flink_kube import api_client, json_getter
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
+                             "storageclass.beta.kubernetes.io/is-default-class")
+
+
+def kubeconfig_target(kubeconfig, context=None):
+    """(context name, API server URL) that kubeconfig and context select, or a named error."""
+    path = os.path.expanduser(kubeconfig or "~/.kube/config")
+    if not os.path.isfile(path):
+        raise FlinkfleetError("kubeconfig %s does not exist" % path)
+    try:
+        with open(path) as handle:
+            doc = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise FlinkfleetError("kubeconfig %s cannot be read: %s" % (path, exc)) from exc
+    contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or []}
+    name = context or doc.get("current-context") or ""
+    if not name:
+        raise FlinkfleetError("kubeconfig %s has no current-context and no context was given (it has: %s)"
+                              % (path, ", ".join(sorted(contexts)) or "none"))
+    if name not in contexts:
+        raise FlinkfleetError("context '%s' is not in kubeconfig %s (it has: %s)"
+                              % (name, path, ", ".join(sorted(contexts)) or "none"))
+    clusters = {c.get("name"): c.get("cluster") or {} for c in doc.get("clusters") or []}
+    cluster = clusters.get(contexts[name].get("cluster"))
+    if cluster is None or not cluster.get("server"):
+        raise FlinkfleetError("context '%s' in kubeconfig %s names cluster '%s', which has no server"
+                              % (name, path, contexts[name].get("cluster")))
+    return name, cluster["server"]
+
+
+def check_cluster(kubeconfig=None, context=None, timeout=10):
+    """The API server behind kubeconfig/context answers /version within timeout seconds."""
+    name, server = kubeconfig_target(kubeconfig, context)
+    get_json = json_getter(api_client(kubeconfig, name), timeout=timeout)
+    try:
+        version = get_json("/version") or {}
+    except FlinkfleetError as exc:
+        raise FlinkfleetError("Kubernetes API %s (context '%s') is unreachable: %s" % (server, name, exc.msg)) from exc
+    return {"context": name, "server": server, "server_version": version.get("gitVersion", "")}
+
+
+def storage_class(get_json, name=""):
+    """The StorageClass a PVC of storageClassName name ('' = the default) would use, or a named error."""
+    classes = (get_json("/apis/storage.k8s.io/v1/storageclasses") or {}).get("items") or []
+    names = sorted(c["metadata"]["name"] for c in classes)
+    if name:
+        for item in classes:
+            if item["metadata"]["name"] == name:
+                return item
+        raise FlinkfleetError("StorageClass '%s' does not exist (the cluster has: %s): the data PVC could not bind"
+                              % (name, ", ".join(names) or "none"))
+    for item in classes:
+        annotations = item["metadata"].get("annotations") or {}
+        if any(annotations.get(key) == "true" for key in DEFAULT_CLASS_ANNOTATIONS):
+            return item
+    raise FlinkfleetError("the cluster has no default StorageClass (it has: %s): set flink_cluster_pvc_storage_class"
+                          % (", ".join(names) or "none"))
+
+
+def _events(get_json, namespace, pvc):
+    path = "/api/v1/namespaces/%s/events?fieldSelector=involvedObject.kind%%3DPersistentVolumeClaim,involvedObject.name%%3D%s" % (namespace, pvc)
+    items = (get_json(path) or {}).get("items") or []
+    items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    return ["%s: %s" % (e.get("reason"), (e.get("message") or "").strip()) for e in items[-3:]]
+
+
+def wait_pvc_bindable(get_json, namespace, pvc, timeout=60, interval=1.0, sleep=time.sleep, clock=time.monotonic):
+    """Wait until the PVC is Bound, or waits for its first consumer on a class that can provision.
+
+    Fails with the PVC's phase and its last events when it does not bind within timeout: the
+    caller starts no JobManager on a claim that cannot bind.
+    """
+    deadline = clock() + timeout
+    while True:
+        claim = get_json("/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (namespace, pvc))
+        if claim is None:
+            raise FlinkfleetError("PVC %s/%s does not exist" % (namespace, pvc))
+        phase = (claim.get("status") or {}).get("phase", "Pending")
+        if phase == "Bound":
+            return {"phase": phase, "binding": "bound"}
+        if phase == "Lost":
+            raise FlinkfleetError("PVC %s/%s is Lost (its volume is gone): no JobManager was started" % (namespace, pvc))
+        sc = storage_class(get_json, claim["spec"].get("storageClassName") or "")
+        if sc.get("volumeBindingMode") == "WaitForFirstConsumer" and sc.get("provisioner") != "kubernetes.io/no-provisioner":
+            # The provisioner binds it when the JobManager pod is scheduled; nothing more to learn now.
+            return {"phase": phase, "binding": "waits for first consumer", "storage_class": sc["metadata"]["name"]}
+        if clock() >= deadline:
+            events = _events(get_json, namespace, pvc)
+            raise FlinkfleetError(
+                "PVC %s/%s cannot bind: still %s after %ss (StorageClass '%s', provisioner %s)%s; no JobManager was started"
+                % (namespace, pvc, phase, timeout, sc["metadata"]["name"], sc.get("provisioner"),
+                   ("; events: " + " | ".join(events)) if events else ""))
+        sleep(interval)
+
+
+def check_pvc(kubeconfig=None, context=None, namespace="", pvc="", timeout=60, interval=1.0):
+    get_json = json_getter(api_client(kubeconfig, context))
+    return wait_pvc_bindable(get_json, namespace, pvc, timeout=timeout, interval=interval)

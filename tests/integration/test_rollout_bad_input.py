@@ -1,0 +1,123 @@
+"""Bad input to rollout.yml on the real testbed cluster: one wave of four clusters, three of
+them wrong in different ways. Each wrong one fails with a message naming its problem; the good
+one is rolled out all the same (within max_fail_percentage); a claim that cannot bind gets no
+JobManager. Needs the testbed cluster and a pushed image (`make integration` brings both up)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHE = os.environ.get("FLINKFLEET_CACHE") or os.path.expanduser("~/.cache/flinkfleet")
+KUBECONFIG = os.path.join(CACHE, "k8s", "cluster", "admin.kubeconfig")
+UNBINDABLE_CLASS = "flinkfleet-test-no-provisioner"
+NAMESPACES = ("badinput-pvc", "badinput-good")
+
+
+@pytest.fixture(scope="module")
+def kube():
+    from kubernetes import client, config
+    assert os.path.isfile(KUBECONFIG), "the testbed cluster is not up (%s missing): make testbed-k8s" % KUBECONFIG
+    api = config.new_client_from_config(config_file=KUBECONFIG)
+    core, storage, apps = client.CoreV1Api(api), client.StorageV1Api(api), client.AppsV1Api(api)
+
+    def clean():
+        for ns in NAMESPACES:
+            try:
+                core.delete_namespace(ns)
+            except client.ApiException as exc:
+                assert exc.status == 404, exc
+        try:
+            storage.delete_storage_class(UNBINDABLE_CLASS)
+        except client.ApiException as exc:
+            assert exc.status == 404, exc
+
+    clean()
+    # Immediate binding and a provisioner nobody runs: a claim of this class stays Pending.
+    storage.create_storage_class(client.V1StorageClass(
+        metadata=client.V1ObjectMeta(name=UNBINDABLE_CLASS), provisioner="flinkfleet.io/nobody",
+        volume_binding_mode="Immediate"))
+    yield {"core": core, "apps": apps}
+    clean()
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def rollout(kube, tmp_path_factory):
+    work = tmp_path_factory.mktemp("rollout-bad-input")
+    port = closed_port()
+    with open(KUBECONFIG) as handle:
+        unreachable = yaml.safe_load(handle)
+    for cluster in unreachable["clusters"]:
+        cluster["cluster"]["server"] = "https://127.0.0.1:%d" % port
+    (work / "unreachable.kubeconfig").write_text(yaml.safe_dump(unreachable))
+    inventory = {"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                 "flink_cluster_kubeconfig": KUBECONFIG, "flink_cluster_name": "bad",
+                 "flink_cluster_mode": "session", "flink_cluster_gate_timeout": 240},
+        "children": {"flink_clusters": {"hosts": {
+            "unreachable": {"flink_cluster_kubeconfig": str(work / "unreachable.kubeconfig")},
+            "no-context": {"flink_cluster_context": "no-such-context"},
+            "unbindable": {"flink_cluster_namespace": "badinput-pvc", "flink_cluster_pvc_bind_timeout": 10,
+                           "flink_cluster_pvc_storage_class": UNBINDABLE_CLASS},
+            "good": {"flink_cluster_namespace": "badinput-good"},
+        }}}}}
+    (work / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    report = work / "report.json"
+    extra = {"flinkfleet_rollout_serial": ["100%"], "flinkfleet_rollout_max_fail_percentage": 80,
+             "flinkfleet_rollout_report": str(report)}
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(ROOT, "rollout.yml"),
+         "-i", str(work / "hosts.yml"), "-e", json.dumps(extra)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert report.exists(), "no fleet report written:\n" + output[-4000:]
+    results = {r["cluster"]: r for r in json.loads(report.read_text())}
+    return {"rc": proc.returncode, "out": " ".join(output.split()), "results": results, "port": port}
+
+
+def test_rollout_fails_for_the_bad_clusters(rollout):
+    assert rollout["rc"] != 0
+    assert set(rollout["results"]) == {"unreachable", "no-context", "unbindable", "good"}, rollout["results"]
+
+
+def test_unreachable_cluster_names_its_server(rollout):
+    result = rollout["results"]["unreachable"]
+    assert result["failed"] and result["result"] == "FAILED, cluster not reachable", result
+    assert "Kubernetes API https://127.0.0.1:%d" % rollout["port"] in result["error"], result
+    assert "is unreachable" in result["error"], result
+
+
+def test_missing_context_is_named_with_the_contexts_there_are(rollout):
+    result = rollout["results"]["no-context"]
+    assert result["failed"], result
+    assert "context 'no-such-context' is not in kubeconfig %s" % KUBECONFIG in result["error"], result
+    assert "flinkfleet-testbed" in result["error"], result
+
+
+def test_unbindable_claim_says_so_and_starts_no_jobmanager(rollout, kube):
+    result = rollout["results"]["unbindable"]
+    assert result["failed"], result
+    assert "PVC badinput-pvc/bad-data cannot bind: still Pending" in result["error"], result
+    assert UNBINDABLE_CLASS in result["error"] and "no JobManager was started" in result["error"], result
+    assert kube["apps"].list_namespaced_stateful_set("badinput-pvc").items == []
+    assert kube["core"].list_namespaced_pod("badinput-pvc").items == []
+
+
+def test_good_cluster_rolled_out_all_the_same(rollout, kube):
+    result = rollout["results"]["good"]
+    assert not result["failed"] and result["result"] == "created", result
+    pods = kube["core"].list_namespaced_pod("badinput-good", label_selector="app.kubernetes.io/component=jobmanager")
+    assert [p.status.phase for p in pods.items] == ["Running"]

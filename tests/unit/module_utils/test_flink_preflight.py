@@ -1,0 +1,143 @@
+"""Unit tests of the rollout's preflight checks: kubeconfig/context, API server, PVC binding."""
+
+import socket
+
+import pytest
+import yaml
+
+from ansible.module_utils._flink_preflight import (
+    check_cluster,
+    kubeconfig_target,
+    storage_class,
+    wait_pvc_bindable,
+)
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+
+def write_kubeconfig(path, server, current="a"):
+    doc = {
+        "apiVersion": "v1", "kind": "Config", "current-context": current,
+        "clusters": [{"name": "c1", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+        "contexts": [{"name": "a", "context": {"cluster": "c1", "user": "u"}},
+                     {"name": "b", "context": {"cluster": "gone", "user": "u"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+    }
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_missing_kubeconfig_is_named(tmp_path):
+    with pytest.raises(FlinkfleetError, match="kubeconfig .*/nope does not exist"):
+        kubeconfig_target(str(tmp_path / "nope"))
+
+
+def test_missing_context_names_the_contexts_there_are(tmp_path):
+    config = write_kubeconfig(tmp_path / "kc", "https://127.0.0.1:1")
+    with pytest.raises(FlinkfleetError, match=r"context 'prod' is not in kubeconfig .*\(it has: a, b\)"):
+        kubeconfig_target(config, "prod")
+
+
+def test_context_of_a_cluster_without_server(tmp_path):
+    config = write_kubeconfig(tmp_path / "kc", "https://127.0.0.1:1")
+    with pytest.raises(FlinkfleetError, match="names cluster 'gone', which has no server"):
+        kubeconfig_target(config, "b")
+
+
+def test_current_context_is_the_default(tmp_path):
+    config = write_kubeconfig(tmp_path / "kc", "https://10.0.0.1:6443")
+    assert kubeconfig_target(config) == ("a", "https://10.0.0.1:6443")
+
+
+def test_unreachable_api_server_names_server_and_context(tmp_path):
+    server = "https://127.0.0.1:%d" % closed_port()
+    config = write_kubeconfig(tmp_path / "kc", server)
+    with pytest.raises(FlinkfleetError) as err:
+        check_cluster(config, "a", timeout=2)
+    assert "Kubernetes API %s (context 'a') is unreachable" % server in err.value.msg
+
+
+CLASSES = {"items": [
+    {"metadata": {"name": "local-path", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+     "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer"},
+    {"metadata": {"name": "manual"}, "provisioner": "example.com/none", "volumeBindingMode": "Immediate"},
+]}
+
+
+class FakeApi:
+    def __init__(self, claims, classes=CLASSES, events=None):
+        self.claims = list(claims)
+        self.classes = classes
+        self.events = events or []
+
+    def __call__(self, path):
+        if path.endswith("/storageclasses"):
+            return self.classes
+        if "/events" in path:
+            return {"items": self.events}
+        claim = self.claims.pop(0) if len(self.claims) > 1 else self.claims[0]
+        return claim
+
+
+def claim(phase, storage_class=None):
+    spec = {"storageClassName": storage_class} if storage_class else {}
+    return {"spec": spec, "status": {"phase": phase}}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_default_and_named_storage_class():
+    api = FakeApi([])
+    assert storage_class(api)["metadata"]["name"] == "local-path"
+    assert storage_class(api, "manual")["provisioner"] == "example.com/none"
+    with pytest.raises(FlinkfleetError, match=r"StorageClass 'fast' does not exist \(the cluster has: local-path, manual\)"):
+        storage_class(api, "fast")
+    with pytest.raises(FlinkfleetError, match="no default StorageClass"):
+        storage_class(FakeApi([], classes={"items": [CLASSES["items"][1]]}))
+
+
+def test_bound_after_a_while():
+    clock = Clock()
+    api = FakeApi([claim("Pending", "manual"), claim("Pending", "manual"), claim("Bound", "manual")])
+    assert wait_pvc_bindable(api, "ns", "data", timeout=60, sleep=clock.sleep, clock=clock)["phase"] == "Bound"
+    assert clock.now == 2.0
+
+
+def test_wait_for_first_consumer_passes_without_waiting():
+    clock = Clock()
+    result = wait_pvc_bindable(FakeApi([claim("Pending")]), "ns", "data", sleep=clock.sleep, clock=clock)
+    assert result["binding"] == "waits for first consumer"
+    assert clock.now == 0.0
+
+
+def test_claim_that_never_binds_gives_phase_class_and_events():
+    clock = Clock()
+    api = FakeApi([claim("Pending", "manual")],
+                  events=[{"reason": "ProvisioningFailed", "message": "no provisioner", "lastTimestamp": "1"}])
+    with pytest.raises(FlinkfleetError) as err:
+        wait_pvc_bindable(api, "ns", "data", timeout=5, sleep=clock.sleep, clock=clock)
+    msg = err.value.msg
+    assert "PVC ns/data cannot bind: still Pending after 5s (StorageClass 'manual'" in msg
+    assert "ProvisioningFailed: no provisioner" in msg
+    assert msg.endswith("no JobManager was started")
+
+
+def test_claim_of_a_missing_class_fails_at_once():
+    clock = Clock()
+    with pytest.raises(FlinkfleetError, match="StorageClass 'fast' does not exist"):
+        wait_pvc_bindable(FakeApi([claim("Pending", "fast")]), "ns", "data", sleep=clock.sleep, clock=clock)
+    assert clock.now == 0.0
