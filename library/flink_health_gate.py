@@ -18,32 +18,13 @@ description:
     restarts, the last exception Flink recorded, and the JobManager pod's status.
   - C(gate=kubernetes) checks only that the StatefulSet and Deployment rolled out with every
     replica ready; for clusters where pods never run (kwok). The result says so.
+extends_documentation_fragment: [flink_kube]
 options:
-  kubeconfig:
-    description: Kubeconfig file; the client's default when omitted.
-    type: path
-  context:
-    description: Kubeconfig context.
-    type: str
-  namespace:
-    description: Namespace of the deployment.
-    type: str
-    required: true
-  jobmanager_pod:
-    description: The JobManager pod (the StatefulSet's pod 0).
-    type: str
   statefulset:
     description: JobManager StatefulSet (Kubernetes gate, and the pod name's default).
     type: str
   deployment:
     description: TaskManager Deployment (Kubernetes gate).
-    type: str
-  rest_port:
-    description: Flink REST port of the JobManager pod.
-    type: int
-    default: 8081
-  base_url:
-    description: Reach Flink REST here directly instead of through the Kubernetes API.
     type: str
   gate:
     description: C(flink) for the full gate, C(kubernetes) for workload readiness only.
@@ -89,10 +70,6 @@ options:
     description: Seconds between looks.
     type: float
     default: 2.0
-  request_timeout:
-    description: Seconds per REST request.
-    type: int
-    default: 10
 attributes:
   check_mode:
     support: full
@@ -151,18 +128,15 @@ note:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate
-from ansible.module_utils._flink_kube import KUBE_ARGS, api_client, json_getter, pod_status_line, rest_client
+from ansible.module_utils._flink_kube import FLINK_REST_ARGS, api_client, json_getter, pod_status_line, rest_client
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
 def argspec():
-    spec = dict(KUBE_ARGS)
+    spec = dict(FLINK_REST_ARGS)
     spec.update(
-        jobmanager_pod=dict(type="str"),
         statefulset=dict(type="str"),
         deployment=dict(type="str"),
-        rest_port=dict(type="int", default=8081),
-        base_url=dict(type="str"),
         gate=dict(type="str", choices=["flink", "kubernetes"], default="flink"),
         job_id=dict(type="str"),
         job_name=dict(type="str"),
@@ -174,7 +148,6 @@ def argspec():
         min_taskmanagers=dict(type="int", default=1),
         timeout=dict(type="int", default=300),
         interval=dict(type="float", default=2.0),
-        request_timeout=dict(type="int", default=10),
     )
     return spec
 

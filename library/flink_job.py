@@ -15,27 +15,8 @@ description:
   - C(action=stop) stops the job with a savepoint (Flink's stop-with-savepoint) and waits until
     the job is terminal or the application cluster is gone.
   - Flink's REST API is reached through the Kubernetes API server's pod proxy, or C(base_url).
+extends_documentation_fragment: [flink_kube]
 options:
-  kubeconfig:
-    description: Kubeconfig file.
-    type: path
-  context:
-    description: Kubeconfig context.
-    type: str
-  namespace:
-    description: Namespace of the deployment.
-    type: str
-    required: true
-  jobmanager_pod:
-    description: The JobManager pod.
-    type: str
-  rest_port:
-    description: Flink REST port.
-    type: int
-    default: 8081
-  base_url:
-    description: Reach Flink REST here directly.
-    type: str
   action:
     description: What to do.
     type: str
@@ -58,10 +39,6 @@ options:
     description: Seconds to wait for the savepoint (and the stop).
     type: int
     default: 300
-  request_timeout:
-    description: Seconds per REST request.
-    type: int
-    default: 10
 attributes:
   check_mode:
     support: full
@@ -101,23 +78,19 @@ location:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_job import FlinkJobError, job_info, savepoint
-from ansible.module_utils._flink_kube import KUBE_ARGS, rest_client
+from ansible.module_utils._flink_kube import FLINK_REST_ARGS, rest_client
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
 def argspec():
-    spec = dict(KUBE_ARGS)
+    spec = dict(FLINK_REST_ARGS)
     spec.update(
-        jobmanager_pod=dict(type="str"),
-        rest_port=dict(type="int", default=8081),
-        base_url=dict(type="str"),
         action=dict(type="str", choices=["info", "savepoint", "stop"], default="info"),
         job_id=dict(type="str"),
         job_name=dict(type="str"),
         target_directory=dict(type="str"),
         drain=dict(type="bool", default=False),
         timeout=dict(type="int", default=300),
-        request_timeout=dict(type="int", default=10),
     )
     return spec
 

@@ -14,6 +14,14 @@ KUBE_ARGS = dict(
     context=dict(type="str"),
     namespace=dict(type="str", required=True),
 )
+# KUBE_ARGS plus how to reach the JobManager's REST API (documented in doc_fragments/flink_kube.py).
+FLINK_REST_ARGS = dict(
+    KUBE_ARGS,
+    jobmanager_pod=dict(type="str"),
+    rest_port=dict(type="int", default=8081),
+    base_url=dict(type="str"),
+    request_timeout=dict(type="int", default=10),
+)
 
 
 def api_client(kubeconfig=None, context=None):

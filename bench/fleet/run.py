@@ -10,7 +10,7 @@ Wave plan: serial [1, "25%", "100%"], max_fail_percentage 0, forks = N.
 kwok pods never run, so the gate is the Kubernetes-level one (workloads rolled out and
 ready); the time is the orchestration cost, not Flink's start. The targets are spread
 round-robin over K kwok clusters of its own (kwok-bf-1..K, default K = 4, each with its own
-API server; created with the k8s_testbed role's kwok tasks, deleted at the end): with N > K several targets share an API server in their own namespace
+API server; created with the k8s_testbed role's kwok_fleet entry point, deleted at the end): with N > K several targets share an API server in their own namespace
 (said in the results). A static PV per target lets its PVC bind.
 
 Usage: .venv/bin/python bench/fleet/run.py [--sizes 1 4 16] [--kwok-clusters 4]

@@ -82,3 +82,23 @@ def test_flink_job_refuses_without_running_job(base_url):
     p = params(flink_job.argspec(), namespace="ns", base_url=base_url, job_name="other", action="savepoint")
     with pytest.raises(FlinkfleetError, match="Cannot take a savepoint: no RUNNING job other"):
         flink_job.run(p, check_mode=False)
+
+
+@pytest.mark.parametrize("module", [flink_health_gate, flink_job])
+def test_documented_options_match_the_argument_spec(module):
+    """DOCUMENTATION (with the flink_kube doc fragment merged, as ansible-doc does) and the
+    argument spec name the same options with the same types and defaults."""
+    import os
+
+    from ansible.plugins.loader import fragment_loader
+    from ansible.utils.plugin_docs import get_docstring
+
+    fragment_loader.add_directory(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doc_fragments"))
+    doc = get_docstring(module.__file__, fragment_loader)[0]
+    spec = module.argspec()
+    assert set(doc["options"]) == set(spec)
+    for name, option in spec.items():
+        documented = doc["options"][name]
+        assert documented.get("type", "str") == option.get("type", "str"), name
+        assert documented.get("default") == option.get("default"), name
+        assert bool(documented.get("required")) == bool(option.get("required")), name
