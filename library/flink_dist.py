@@ -26,6 +26,13 @@ options:
     description: PEP 691 simple index to read versions, file names and sha256 digests from.
     type: str
     default: https://pypi.org/simple
+  check_index:
+    description:
+      - Read the index even when a complete distribution of C(version) is assembled (its wheels
+        are re-chosen and the tree replaced if they differ). Off, a current tree is used without
+        network access, since a release's files never change.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -71,6 +78,7 @@ def argspec():
         version=dict(type="str", required=True),
         cache_dir=dict(type="path", required=True),
         index_url=dict(type="str", default="https://pypi.org/simple"),
+        check_index=dict(type="bool", default=False),
     )
 
 
@@ -82,6 +90,7 @@ def main():
             module.params["cache_dir"],
             module.params["index_url"],
             check_mode=module.check_mode,
+            check_index=module.params["check_index"],
         )
         module.exit_json(**assembler.run())
     except FlinkfleetError as exc:

@@ -123,7 +123,7 @@ def test_checksum_mismatch_fails_and_keeps_the_old_tree(tmp_path):
     for wheel in (tmp_path / "wheels").iterdir():
         wheel.unlink()
     with pytest.raises(fd.FlinkDistError, match="Checksum mismatch"):
-        fd.FlinkDistAssembler("9.9.0", str(tmp_path), "https://x/simple", opener=tampered).run()
+        fd.FlinkDistAssembler("9.9.0", str(tmp_path), "https://x/simple", opener=tampered, check_index=True).run()
     assert (tmp_path / "flink" / "9.9.0" / fd.MARKER).read_text() == marker_before
     assert not [p for p in (tmp_path / "wheels").iterdir() if p.name.startswith(".part-")]
 
@@ -142,3 +142,19 @@ def test_unreachable_index_names_the_url():
         raise OSError("connection refused")
     with pytest.raises(fd.FlinkDistError, match="https://index.example/simple/apache-flink/"):
         fd.fetch_index("https://index.example/simple", "apache-flink", opener=refuse)
+
+
+def test_current_tree_is_used_without_the_index_unless_asked(tmp_path):
+    fd.FlinkDistAssembler("9.9.0", str(tmp_path), "https://x/simple", opener=FakeIndex()).run()
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    result = fd.FlinkDistAssembler("9.9.0", str(tmp_path), "https://x/simple", opener=offline).run()
+    assert result["changed"] is False
+    assert sorted(w["filename"] for w in result["wheels"]) == sorted(
+        json.loads((tmp_path / "flink" / "9.9.0" / fd.MARKER).read_text())["wheels"])
+    with pytest.raises(fd.FlinkDistError, match="Cannot read the package index"):
+        fd.FlinkDistAssembler("9.9.0", str(tmp_path), "https://x/simple", opener=offline, check_index=True).run()
+    with pytest.raises(fd.FlinkDistError, match="Cannot read the package index"):
+        fd.FlinkDistAssembler("9.9.1", str(tmp_path), "https://x/simple", opener=offline).run()
