@@ -5,12 +5,17 @@ RUNNING again restored from a checkpoint at least as new as the last one before 
 Two otherwise identical deployments of the stateful test job on the testbed cluster (rollout
 role, application mode, same image, same job: 50 records/s, checkpoint every 2 s):
   pvc         high-availability.type: io.flinkfleet.ha.flink23.PvcHaServicesFactory (ours)
+  pvc-http    ours, TaskManagers without the volume (leader records from the leader server)
   kubernetes  high-availability.type: kubernetes (Flink's ConfigMap leader election), with
               the RBAC it needs
-Each gets --kills kills (pod deleted with grace period 0; the StatefulSet recreates it).
+Each gets --kills rounds of two kills:
+  delete  the pod is force-deleted (grace period 0; the StatefulSet recreates it, new pod IP).
+          The kubelet still sends SIGTERM first, so Flink's Kubernetes HA releases its lease.
+  crash   the JobManager JVM is SIGKILLed from the node (a crash: nothing is released; the
+          kubelet restarts the container in the same pod). Needs root on the testbed node.
 Writes bench/k8s_failover/results/<UTC time>.json, latest.json and latest.png.
 
-Usage: .venv/bin/python bench/k8s_failover/run.py [--kills 3] [--backends pvc kubernetes]
+Usage: .venv/bin/python bench/k8s_failover/run.py [--kills 3] [--backends pvc kubernetes] [--modes delete crash]
 Needs the testbed cluster and the image build.yml pushed (make run).
 """
 
@@ -18,6 +23,7 @@ import argparse
 import datetime
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,6 +57,13 @@ JOB = {
 REST_CACHE = {"rest": {"cache": {"execution-graph": {"timeout": "200 ms"}, "checkpoint-statistics": {"timeout": "200 ms"}}}}
 BACKENDS = {
     "pvc": {"flink_cluster_config": REST_CACHE},
+    # Ours with TaskManagers that do not mount the volume: they find the leader through the
+    # JobManager's leader server (the job writes its output into the pod instead).
+    "pvc-http": {
+        "flink_cluster_config": REST_CACHE,
+        "flink_cluster_taskmanager_mount_pvc": False,
+        "flink_cluster_job_args": ["--output", "/tmp/output", "--rate", "50", "--checkpoint-interval-ms", "2000"],
+    },
     "kubernetes": {
         "flink_cluster_config": dict(REST_CACHE, **{
             "high-availability": {"type": "kubernetes"},
@@ -80,7 +93,26 @@ def playbook(namespace, extra, workdir):
         raise SystemExit("deploy of %s failed" % namespace)
 
 
-def kill_and_measure(api, namespace):
+def sigkill_container(pod):
+    """SIGKILL every process of the pod's first container, from the node (this machine)."""
+    container = pod.status.container_statuses[0].container_id.split("://")[-1]
+    killed = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cgroup" % pid) as handle:
+                if container not in handle.read():
+                    continue
+            os.kill(int(pid), signal.SIGKILL)
+            killed += 1
+        except (OSError, ProcessLookupError):
+            continue
+    if not killed:
+        raise SystemExit("no process of container %s found on this node (run as root on the testbed node)" % container)
+
+
+def kill_and_measure(api, namespace, mode):
     from kubernetes import client as kclient
     core = kclient.CoreV1Api(api)
     rest = FlinkRestClient(KubePodProxyTransport(api, namespace, "fo-jobmanager-0", 8081), timeout=3)
@@ -88,13 +120,24 @@ def kill_and_measure(api, namespace):
     last = (before.get("latest_checkpoint") or {}).get("id")
     if before["job"] is None or before["job"]["state"] != "RUNNING" or last is None:
         raise SystemExit("%s: job not running with a checkpoint before the kill: %s" % (namespace, before))
+    pod = core.read_namespaced_pod("fo-jobmanager-0", namespace)
     start = time.monotonic()
-    core.delete_namespaced_pod("fo-jobmanager-0", namespace, grace_period_seconds=0)
+    if mode == "delete":
+        core.delete_namespaced_pod("fo-jobmanager-0", namespace, grace_period_seconds=0)
+    else:
+        sigkill_container(pod)
     gate = HealthGate(rest, job_name=JOB["flink_cluster_job_name"], expect_restore="any", min_checkpoint_id=last,
                       require_new_checkpoint=False, timeout=300, interval=0.25)
     result = gate.run()
     seconds = time.monotonic() - start
-    return {"seconds": round(seconds, 2), "checkpoint_before": last, "restored": result["restored"]["id"]}
+    return {"mode": mode, "seconds": round(seconds, 2), "checkpoint_before": last,
+            "restored": result["restored"]["id"]}
+
+
+def summary(kills):
+    values = [k["seconds"] for k in kills]
+    return {"n": len(values), "median_s": round(statistics.median(values), 2), "min_s": min(values),
+            "max_s": max(values)}
 
 
 def plot(doc, path):
@@ -102,16 +145,22 @@ def plot(doc, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     names = list(doc["backends"])
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for i, name in enumerate(names):
-        values = [k["seconds"] for k in doc["backends"][name]["kills"]]
-        ax.scatter([i] * len(values), values, alpha=0.6)
-        ax.hlines(statistics.median(values), i - 0.2, i + 0.2)
+    modes = doc["modes"]
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    width = 0.8 / len(modes)
+    for j, mode in enumerate(modes):
+        for i, name in enumerate(names):
+            values = [k["seconds"] for k in doc["backends"][name]["kills"] if k["mode"] == mode]
+            x = i - 0.4 + width * (j + 0.5)
+            ax.scatter([x] * len(values), values, alpha=0.6, color="C%d" % j, label=mode if i == 0 else None)
+            if values:
+                ax.hlines(statistics.median(values), x - width / 3, x + width / 3, color="C%d" % j)
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names)
-    ax.set_ylabel("pod force-deleted -> job RUNNING restored (s)")
-    ax.set_title("JobManager failover on Kubernetes")
+    ax.set_ylabel("kill -> job RUNNING restored (s)")
+    ax.set_title("JobManager failover on Kubernetes (%d cores)" % doc["cpus"])
     ax.grid(True, axis="y", alpha=0.3)
+    ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -120,27 +169,37 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS))
+    parser.add_argument("--modes", nargs="+", default=["delete", "crash"], choices=["delete", "crash"])
     parser.add_argument("--keep", action="store_true", help="leave the deployments running")
     args = parser.parse_args()
     api = api_client(KUBECONFIG)
     doc = {"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "cpus": os.cpu_count(), "kill": "pod delete --grace-period=0 (StatefulSet recreates it)",
+           "cpus": os.cpu_count(), "modes": args.modes,
+           "kill": {"delete": "pod delete --grace-period=0 (StatefulSet recreates it)",
+                    "crash": "SIGKILL of the JobManager JVM from the node (container restarts in the same pod)"},
            "backends": {}}
     with tempfile.TemporaryDirectory(prefix="bench-k8s-fo-") as work:
         for name in args.backends:
             namespace = "bench-fo-" + name
             playbook(namespace, BACKENDS[name], work)
             kills = []
+            # A crash follows each delete, so it hits a fresh pod: a container's second crash
+            # would wait out the kubelet's restart back-off, which is not failover.
             for _ in range(args.kills):
-                time.sleep(8)  # a few checkpoints between kills
-                kills.append(kill_and_measure(api, namespace))
-                print(name, json.dumps(kills[-1]), flush=True)
-            values = [k["seconds"] for k in kills]
-            doc["backends"][name] = {"kills": kills, "median_s": round(statistics.median(values), 2),
-                                     "min_s": min(values), "max_s": max(values)}
+                for mode in args.modes:
+                    time.sleep(8)  # a few checkpoints between kills
+                    kills.append(kill_and_measure(api, namespace, mode))
+                    print(name, json.dumps(kills[-1]), flush=True)
+            doc["backends"][name] = {"kills": kills}
+            doc["backends"][name].update({mode: summary([k for k in kills if k["mode"] == mode])
+                                          for mode in args.modes})
             if not args.keep:
                 playbook(namespace, dict(BACKENDS[name], flink_cluster_state="absent", flink_cluster_delete_pvc=True),
                          work)
+    for mode in args.modes:
+        if {"pvc", "kubernetes"} <= set(doc["backends"]):
+            doc["ratio_%s_median" % mode] = round(doc["backends"]["pvc"][mode]["median_s"]
+                                                  / doc["backends"]["kubernetes"][mode]["median_s"], 2)
     out = os.path.join(HERE, "results")
     os.makedirs(out, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
