@@ -5,6 +5,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from fakes import FakeClock
 
 from ansible.module_utils._flink_health import HealthGate, HealthGateError, KubeWorkloadGate, _norm_path
 from ansible.module_utils._flink_job import FlinkJobError, job_info, savepoint
@@ -18,17 +19,6 @@ from ansible.module_utils._flink_rest import (
 )
 
 JID = "a" * 32
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 class FakeFlink:

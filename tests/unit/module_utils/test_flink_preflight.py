@@ -4,6 +4,7 @@ import socket
 
 import pytest
 import yaml
+from fakes import FakeClock
 
 from ansible.module_utils._flink_preflight import (
     check_cluster,
@@ -89,17 +90,6 @@ def claim(phase, storage_class=None):
     return {"spec": spec, "status": {"phase": phase}}
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 def test_default_and_named_storage_class():
     api = FakeApi([])
     assert storage_class(api)["metadata"]["name"] == "local-path"
@@ -111,21 +101,21 @@ def test_default_and_named_storage_class():
 
 
 def test_bound_after_a_while():
-    clock = Clock()
+    clock = FakeClock()
     api = FakeApi([claim("Pending", "manual"), claim("Pending", "manual"), claim("Bound", "manual")])
     assert wait_pvc_bindable(api, "ns", "data", timeout=60, sleep=clock.sleep, clock=clock)["phase"] == "Bound"
     assert clock.now == 2.0
 
 
 def test_wait_for_first_consumer_passes_without_waiting():
-    clock = Clock()
+    clock = FakeClock()
     result = wait_pvc_bindable(FakeApi([claim("Pending")]), "ns", "data", sleep=clock.sleep, clock=clock)
     assert result["binding"] == "waits for first consumer"
     assert clock.now == 0.0
 
 
 def test_claim_that_never_binds_gives_phase_class_and_events():
-    clock = Clock()
+    clock = FakeClock()
     api = FakeApi([claim("Pending", "manual")],
                   events=[{"reason": "ProvisioningFailed", "message": "no provisioner", "lastTimestamp": "1"}])
     with pytest.raises(FlinkfleetError) as err:
@@ -137,7 +127,7 @@ def test_claim_that_never_binds_gives_phase_class_and_events():
 
 
 def test_claim_of_a_missing_class_fails_at_once():
-    clock = Clock()
+    clock = FakeClock()
     with pytest.raises(FlinkfleetError, match="StorageClass 'fast' does not exist"):
         wait_pvc_bindable(FakeApi([claim("Pending", "fast")]), "ns", "data", sleep=clock.sleep, clock=clock)
     assert clock.now == 0.0
