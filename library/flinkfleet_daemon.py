@@ -1,13 +1,13 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-"""Ansible module: start or stop one background daemon of the Kubernetes testbed by pid file."""
+"""Ansible module: start or stop one background daemon flinkfleet runs on this machine, by pid file."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: k8s_testbed_daemon
-short_description: Start or stop a background daemon of the Kubernetes testbed, tracked by pid file
+module: flinkfleet_daemon
+short_description: Start or stop a background daemon (engine, registry, testbed), tracked by pid file
 description:
   - Starts I(argv) in its own session with stdin from /dev/null and stdout and stderr appended
     to I(log_file), and records C(<name>.pid), C(<name>.cmdline) and C(<name>.fingerprint) in
@@ -65,7 +65,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Start etcd.
-  ansible.legacy.k8s_testbed_daemon:
+  ansible.legacy.flinkfleet_daemon:
     name: etcd
     state_dir: /root/.cache/flinkfleet/k8s/run
     argv: [/root/.cache/flinkfleet/k8s/etcd-v3.6.16/bin/etcd, --data-dir, /root/.cache/flinkfleet/k8s/etcd]
@@ -88,7 +88,7 @@ log_file:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
-from ansible.module_utils._k8s_testbed_daemon import Daemon
+from ansible.module_utils._flinkfleet_daemon import Daemon
 
 
 def argspec():

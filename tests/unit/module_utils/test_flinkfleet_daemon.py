@@ -1,4 +1,4 @@
-"""Unit tests for module_utils/_k8s_testbed_daemon.py with real short-lived processes."""
+"""Unit tests for module_utils/_flinkfleet_daemon.py with real short-lived processes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import ansible.module_utils  # noqa: E402
 if os.path.join(REPO, "module_utils") not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(os.path.join(REPO, "module_utils"))
 
-from ansible.module_utils import _k8s_testbed_daemon as dm  # noqa: E402
+from ansible.module_utils import _flinkfleet_daemon as dm  # noqa: E402
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError  # noqa: E402
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(120)"]

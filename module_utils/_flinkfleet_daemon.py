@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Background daemons of the Kubernetes testbed, tracked by pid file, never by process name.
+"""Background daemons flinkfleet starts on this machine (Docker engine, registry, the Kubernetes
+testbed), tracked by pid file, never by process name.
 
 For a daemon ``<name>`` the state directory holds ``<name>.pid`` (its pid), ``<name>.cmdline``
 (its NUL-separated command line, to tell our process from a later one with a reused pid) and
