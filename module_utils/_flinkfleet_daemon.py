@@ -98,6 +98,10 @@ class Daemon:
         if pid is None:
             return None
         recorded = _read(self._path("cmdline"))
+        if not recorded and self.argv:
+            # A pid file without a command-line record (written by an older flinkfleet): ours only
+            # if that process runs exactly the command we were asked to run.
+            recorded = b"\0".join(arg.encode() for arg in self.argv) + b"\0"
         current = _read(os.path.join(self.proc_root, str(pid), "cmdline"))
         if not recorded or current is None or current.rstrip(b"\0") != recorded.rstrip(b"\0"):
             return None

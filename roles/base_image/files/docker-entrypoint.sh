@@ -7,11 +7,24 @@ set -euo pipefail
 
 conf_dir="${FLINK_HOME}/conf"
 
+# Writes conf/config.yaml without a helper JVM (config-parser-utils cost ~1 s per pod start, far
+# more on a busy node): the image's config.yaml is flat (flattened when the image was built), so
+# each override replaces the line of its key. Values are written single-quoted: Flink reads them
+# as strings, exactly as it reads the official entrypoint's -D key=value.
+declare -A override_value=()
+declare -a override_order=()
+
+override() {
+    [[ -n "${override_value[$1]+set}" ]] || override_order+=("$1")
+    override_value["$1"]="$2"
+}
+
 prepare_configuration() {
-    local params=(-D "jobmanager.rpc.address=${JOB_MANAGER_RPC_ADDRESS:-localhost}"
-                  -D "blob.server.port=6124" -D "query.server.port=6125")
+    override jobmanager.rpc.address "${JOB_MANAGER_RPC_ADDRESS:-localhost}"
+    override blob.server.port 6124
+    override query.server.port 6125
     if [ -n "${TASK_MANAGER_NUMBER_OF_TASK_SLOTS:-}" ]; then
-        params+=(-D "taskmanager.numberOfTaskSlots=${TASK_MANAGER_NUMBER_OF_TASK_SLOTS}")
+        override taskmanager.numberOfTaskSlots "${TASK_MANAGER_NUMBER_OF_TASK_SLOTS}"
     fi
     local line key value
     while IFS= read -r line; do
@@ -23,10 +36,22 @@ prepare_configuration() {
         fi
         key="${line%%:*}"; value="${line#*:}"
         key="${key#"${key%%[![:space:]]*}"}"; key="${key%"${key##*[![:space:]]}"}"
-        value="${value#"${value%%[![:space:]]*}"}"
-        params+=(-D "${key}=${value}")
+        value="${value#"${value%%[![:space:]]*}"}"; value="${value%"${value##*[![:space:]]}"}"
+        override "${key}" "${value}"
     done <<< "${FLINK_PROPERTIES:-}"
-    "${FLINK_HOME}/bin/config-parser-utils.sh" "${conf_dir}" "${FLINK_HOME}/bin" "${FLINK_HOME}/lib" "${params[@]}"
+    local conf="${conf_dir}/config.yaml" next="${conf_dir}/.config.yaml.next"
+    {
+        while IFS= read -r line || [ -n "${line}" ]; do
+            key="${line%%:*}"; key="${key#"${key%%[![:space:]]*}"}"; key="${key%"${key##*[![:space:]]}"}"
+            [[ "${line}" == *:* && -n "${override_value[$key]+set}" ]] && continue
+            printf '%s\n' "${line}"
+        done < "${conf}"
+        for key in "${override_order[@]}"; do
+            value="${override_value[$key]}"
+            printf "%s: '%s'\n" "${key}" "${value//\'/\'\'}"
+        done
+    } > "${next}"
+    mv "${next}" "${conf}"
 }
 
 case "${1:-help}" in

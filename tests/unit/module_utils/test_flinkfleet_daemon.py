@@ -79,3 +79,23 @@ def test_fingerprint_depends_on_env_and_files(tmp_path):
     base = dm.fingerprint(["a"], {}, [])
     assert dm.fingerprint(["a"], {"X": "1"}, []) != base
     assert dm.fingerprint(["a"], {}, [str(tmp_path / "missing")]) != base
+
+
+def test_pid_file_without_cmdline_record_is_adopted_only_for_the_same_command(daemon, tmp_path):
+    import subprocess
+
+    other = subprocess.Popen(SLEEP)  # pylint: disable=consider-using-with
+    try:
+        (tmp_path / "probe.pid").write_text(str(other.pid))
+        assert daemon(argv=SLEEP + ["x"]).running_pid() is None, "another command is not ours"
+        assert daemon(argv=[]).running_pid() is None, "without an argv nothing can be matched"
+        adopted = daemon()
+        assert adopted.running_pid() == other.pid
+        # No recorded fingerprint: the adopted process is restarted under full records.
+        result = adopted.started()
+        assert result["action"] == "restart" and result["pid"] != other.pid
+        assert other.wait(timeout=40) is not None
+        assert (tmp_path / "probe.cmdline").exists()
+    finally:
+        if other.poll() is None:
+            other.kill()
