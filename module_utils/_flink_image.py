@@ -20,13 +20,12 @@ import json
 import os
 import re
 import tarfile
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
-from ansible.module_utils._flinkfleet_files import file_sha256
+from ansible.module_utils._flinkfleet_files import file_sha256, write_atomically
 
 try:
     import docker
@@ -412,13 +411,8 @@ class FlinkImageBuilder:
         result["actions"].append("Write the build record %s" % path)
         if self.check_mode:
             return
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=".record-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        write_atomically(path, text.encode("utf-8"), 0o644)
 
     def _converge(self):
         plan = self.plan()

@@ -19,6 +19,7 @@ import subprocess
 import time
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+from ansible.module_utils._flinkfleet_files import write_atomically
 
 
 def fingerprint(argv, env, watch_files):
@@ -41,13 +42,6 @@ def _read(path):
             return handle.read()
     except OSError:
         return None
-
-
-def _write(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
 
 
 def _remove(path):
@@ -127,9 +121,9 @@ class Daemon:
             except OSError as exc:
                 raise FlinkfleetError("Could not start %s: %s" % (self.name, exc)) from exc
         cmdline = b"\0".join(arg.encode() for arg in self.argv) + b"\0"
-        _write(self._path("cmdline"), cmdline)
-        _write(self._path("pid"), str(process.pid).encode())
-        _write(self._path("fingerprint"), fingerprint(self.argv, self.env, self.watch_files).encode())
+        write_atomically(self._path("cmdline"), cmdline, 0o644)
+        write_atomically(self._path("pid"), str(process.pid).encode(), 0o644)
+        write_atomically(self._path("fingerprint"), fingerprint(self.argv, self.env, self.watch_files).encode(), 0o644)
         time.sleep(1.0)
         if process.poll() is not None:
             raise FlinkfleetError(

@@ -23,11 +23,10 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import zipfile
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
-from ansible.module_utils._flinkfleet_files import file_sha256
+from ansible.module_utils._flinkfleet_files import file_sha256, write_atomically
 
 STAMP = "stamp.json"
 SKIP_DIRS = frozenset(["target", "node_modules", "__pycache__"])
@@ -195,21 +194,6 @@ def read_stamp(state_dir):
             return json.load(handle)
     except (OSError, ValueError):
         return None
-
-
-def write_atomically(path, data):
-    directory = os.path.dirname(path)
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-        temp = None
-    finally:
-        if temp and os.path.exists(temp):
-            os.unlink(temp)
 
 
 class HaPluginBuilder:

@@ -14,6 +14,7 @@ import ipaddress
 import os
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+from ansible.module_utils._flinkfleet_files import write_atomically
 
 try:
     from cryptography import x509
@@ -37,15 +38,6 @@ def _name(common_name, organizations=()):
     attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations]
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attributes)
-
-
-def _write(path, data, mode):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def _key_pem(key):
@@ -187,8 +179,8 @@ class TestbedPki:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256())
         )
-        _write(self._path("ca", "key"), _key_pem(key), 0o600)
-        _write(self._path("ca", "crt"), cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomically(self._path("ca", "key"), _key_pem(key), 0o600)
+        write_atomically(self._path("ca", "crt"), cert.public_bytes(serialization.Encoding.PEM), 0o644)
         return cert, key
 
     def _issue(self, spec, ca_cert, ca_key):
@@ -211,8 +203,8 @@ class TestbedPki:
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(ca_key, hashes.SHA256())
-        _write(self._path(spec["name"], "key"), _key_pem(key), 0o600)
-        _write(self._path(spec["name"], "crt"), cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomically(self._path(spec["name"], "key"), _key_pem(key), 0o600)
+        write_atomically(self._path(spec["name"], "crt"), cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
     def _ensure_service_account_key(self):
         key = _load_key(self._path("sa", "key"))
@@ -222,11 +214,11 @@ class TestbedPki:
         if self.check_mode:
             return
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        _write(self._path("sa", "key"), _key_pem(key), 0o600)
+        write_atomically(self._path("sa", "key"), _key_pem(key), 0o600)
         public = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        _write(self._path("sa", "pub"), public, 0o644)
+        write_atomically(self._path("sa", "pub"), public, 0o644)
 
     def run(self):
         if not self.check_mode:
