@@ -74,8 +74,15 @@ ha-it: testbed
 integration: build testbed-k8s
 	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py
 
+# Each scenario's output is kept in $(FLINKFLEET_CACHE)/logs; on a failure its failed tasks are
+# printed again last, where a CI log that keeps only head and tail still shows them.
 molecule: venv
-	for scenario in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$scenario; done
+	mkdir -p $(FLINKFLEET_CACHE)/logs
+	for scenario in $(MOLECULE_SCENARIOS); do \
+	  log=$(FLINKFLEET_CACHE)/logs/molecule-$$scenario.log; \
+	  $(BIN)/molecule test -s $$scenario 2>&1 | tee $$log \
+	    || { $(BIN)/python tests/tools/ansible_failures.py $$log; exit 1; }; \
+	done
 
 test: lint unit ha molecule integration ha-it
 
