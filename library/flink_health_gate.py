@@ -16,6 +16,8 @@ description:
     Python client (no kubectl, no port-forward process), or at C(base_url).
   - On timeout it fails with the job state, task counts, checkpoint progress, the restore, the
     restarts, the last exception Flink recorded, and the JobManager pod's status.
+  - It fails early, without waiting out C(timeout), when the JobManager pod cannot become healthy
+    by waiting (see C(fail_fast_restarts)); the message then gives the container's last log lines.
   - C(gate=kubernetes) checks only that the StatefulSet and Deployment rolled out with every
     replica ready; for clusters where pods never run (kwok). The result says so.
 extends_documentation_fragment: [flink_kube]
@@ -70,6 +72,14 @@ options:
     description: Seconds between looks.
     type: float
     default: 2.0
+  fail_fast_restarts:
+    description:
+      - Fail at once when the JobManager pod of the StatefulSet's new revision is in
+        CrashLoopBackOff after this many restarts, or its image is not in the registry or cannot
+        be named. C(0) waits out C(timeout) whatever the pod does.
+      - Needs the Kubernetes API (not C(base_url)).
+    type: int
+    default: 3
 attributes:
   check_mode:
     support: full
@@ -128,7 +138,14 @@ note:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate
-from ansible.module_utils._flink_kube import FLINK_REST_ARGS, api_client, json_getter, pod_status_line, rest_client
+from ansible.module_utils._flink_kube import (
+    FLINK_REST_ARGS,
+    api_client,
+    json_getter,
+    pod_blocker,
+    pod_status_line,
+    rest_client,
+)
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
@@ -148,6 +165,7 @@ def argspec():
         min_taskmanagers=dict(type="int", default=1),
         timeout=dict(type="int", default=300),
         interval=dict(type="float", default=2.0),
+        fail_fast_restarts=dict(type="int", default=3),
     )
     return spec
 
@@ -164,7 +182,7 @@ def run(params):
         if not params["statefulset"] and not params["base_url"]:
             raise FlinkfleetError("Give jobmanager_pod, statefulset or base_url")
         params["jobmanager_pod"] = "%s-0" % params["statefulset"]
-    probe = None
+    probe = blocker = None
     client = None
     if not params["base_url"]:
         client = api_client(params["kubeconfig"], params["context"])
@@ -172,6 +190,10 @@ def run(params):
 
         def probe():
             return pod_status_line(getter, params["namespace"], params["jobmanager_pod"])
+
+        def blocker():
+            return pod_blocker(getter, params["namespace"], params["jobmanager_pod"],
+                               params["fail_fast_restarts"], params["statefulset"])
 
     gate = HealthGate(
         rest_client(params, client),
@@ -186,6 +208,7 @@ def run(params):
         timeout=params["timeout"],
         interval=params["interval"],
         kube_probe=probe,
+        kube_blocker=blocker,
     )
     return gate.run()
 

@@ -92,6 +92,7 @@ class HealthGate:
         timeout=300,
         interval=2.0,
         kube_probe=None,
+        kube_blocker=None,
         clock=time.monotonic,
         sleep=time.sleep,
     ):
@@ -111,6 +112,7 @@ class HealthGate:
         self.timeout = timeout
         self.interval = interval
         self.kube_probe = kube_probe
+        self.kube_blocker = kube_blocker
         self.clock = clock
         self.sleep = sleep
         self.last_exception = ""
@@ -246,6 +248,16 @@ class HealthGate:
                     return self.result(obs, start, baseline)
                 else:
                     waiting = "a new checkpoint after checkpoint %s" % baseline["id"]
+            blocked = self.blocked() if baseline is None else None
+            if blocked:
+                raise HealthGateError(
+                    "Health gate failed after %d s on %s, without waiting out its %d s: %s. %s" % (
+                        self.clock() - start, self.client.transport.describe(), self.timeout, blocked,
+                        self.describe(obs, baseline)),
+                    job_state=obs.state,
+                    observed=self.snapshot(obs),
+                    blocked=blocked,
+                )
             if self.clock() >= deadline:
                 raise HealthGateError(
                     "Health gate failed after %d s on %s: waiting for %s. %s" % (
@@ -254,6 +266,15 @@ class HealthGate:
                     observed=self.snapshot(obs),
                 )
             self.sleep(self.interval)
+
+    def blocked(self):
+        """Why the JobManager cannot become healthy however long the gate waits, or None."""
+        if not self.kube_blocker:
+            return None
+        try:
+            return self.kube_blocker()
+        except Exception:  # an advisory shortcut: when it cannot tell, the gate waits as before
+            return None
 
     def snapshot(self, obs):
         completed = obs.latest_completed

@@ -83,6 +83,46 @@ def pod_status_line(get_json, namespace, pod):
     return "pod %s: %s" % (pod, ", ".join(parts))
 
 
+# Waiting reasons that more waiting cannot cure.
+_HOPELESS_WAITING = ("InvalidImageName", "ErrImageNeverPull")
+
+
+def pod_blocker(get_json, namespace, pod, max_restarts, statefulset=None):
+    """Why the pod cannot become healthy by waiting longer, or None: a container in
+    CrashLoopBackOff after max_restarts restarts (with its last exit and log lines), an image the
+    registry does not have, or an image name that cannot be pulled. max_restarts 0 turns it off.
+    With statefulset, only a pod of its update revision counts: the pod of the revision being
+    replaced (say, the broken one a rollback undoes) is on its way out, not a verdict."""
+    if max_restarts <= 0:
+        return None
+    data = get_json("/api/v1/namespaces/%s/pods/%s" % (namespace, pod))
+    if data is None or (data.get("metadata") or {}).get("deletionTimestamp"):
+        return None
+    if statefulset:
+        sts = get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, statefulset))
+        status = (sts or {}).get("status") or {}
+        revision = status.get("updateRevision")
+        if status.get("observedGeneration", 0) < ((sts or {}).get("metadata") or {}).get("generation", 0):
+            return None  # the controller has not taken the new revision in yet
+        if not revision or ((data.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash") != revision:
+            return None
+    for cs in (data.get("status") or {}).get("containerStatuses") or []:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        reason, message = waiting.get("reason"), (waiting.get("message") or "").strip()
+        where = "container %s of pod %s" % (cs.get("name"), pod)
+        if reason == "CrashLoopBackOff" and cs.get("restartCount", 0) >= max_restarts:
+            last = (cs.get("lastState") or {}).get("terminated") or {}
+            said = (last.get("message") or "").strip().splitlines()[-5:]
+            return "%s is in CrashLoopBackOff after %d restarts (last exit %s, %s)%s" % (
+                where, cs.get("restartCount", 0), last.get("exitCode"), last.get("reason"),
+                "; its last log lines: " + " | ".join(line.strip() for line in said) if said else "")
+        if reason in ("ErrImagePull", "ImagePullBackOff") and ("not found" in message or "manifest unknown" in message):
+            return "%s cannot pull its image %s: %s" % (where, cs.get("image"), message[:300])
+        if reason in _HOPELESS_WAITING:
+            return "%s: %s (%s)" % (where, reason, message[:300])
+    return None
+
+
 def rest_client(params, client=None):
     """A FlinkRestClient from module params: base_url wins, else the pod proxy."""
     if params.get("base_url"):

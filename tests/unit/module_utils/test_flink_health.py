@@ -9,7 +9,7 @@ from fakes import FakeClock
 
 from ansible.module_utils._flink_health import HealthGate, HealthGateError, KubeWorkloadGate, _norm_path
 from ansible.module_utils._flink_job import FlinkJobError, job_info, savepoint
-from ansible.module_utils._flink_kube import pod_status_line
+from ansible.module_utils._flink_kube import pod_blocker, pod_status_line
 from ansible.module_utils._flink_rest import (
     FlinkRestClient,
     FlinkRestError,
@@ -245,6 +245,79 @@ def test_pod_status_line():
     line = pod_status_line(lambda p: pod, "ns", "jm-0")
     assert line == "pod jm-0: Pending, flink: ImagePullBackOff (not found), last exit 1 (Error)"
     assert "does not exist" in pod_status_line(lambda p: None, "ns", "jm-0")
+
+
+def _pod(reason, restarts=0, message="", revision="rev-new", deleting=False, log=""):
+    metadata = {"labels": {"controller-revision-hash": revision}}
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-11-26T10:00:00Z"
+    return {"metadata": metadata, "status": {"containerStatuses": [
+        {"name": "jobmanager", "image": "reg/flink:broken", "restartCount": restarts,
+         "state": {"waiting": {"reason": reason, "message": message}},
+         "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": log}}}]}}
+
+
+def _api(pod, update_revision="rev-new", generation=2, observed=2):
+    sts = {"metadata": {"generation": generation},
+           "status": {"observedGeneration": observed, "updateRevision": update_revision}}
+    return lambda path: sts if "/statefulsets/" in path else pod
+
+
+def test_pod_blocker_crash_loop_after_enough_restarts_gives_the_last_log_lines():
+    log = "starting\nERROR ClassNotFoundException: io.flinkfleet.ha.PvcHaServicesFactory\n"
+    assert pod_blocker(_api(_pod("CrashLoopBackOff", 2, log=log)), "ns", "jm-0", 3, "jm") is None
+    reason = pod_blocker(_api(_pod("CrashLoopBackOff", 3, log=log)), "ns", "jm-0", 3, "jm")
+    assert reason.startswith("container jobmanager of pod jm-0 is in CrashLoopBackOff after 3 restarts (last exit 1, Error)")
+    assert reason.endswith("starting | ERROR ClassNotFoundException: io.flinkfleet.ha.PvcHaServicesFactory")
+
+
+def test_pod_blocker_missing_image_and_hopeless_names():
+    missing = _pod("ImagePullBackOff", message='failed to resolve reference "reg/flink:broken": not found')
+    assert "cannot pull its image reg/flink:broken" in pod_blocker(_api(missing), "ns", "jm-0", 3, "jm")
+    # A registry that does not answer may come back: that is waited out.
+    assert pod_blocker(_api(_pod("ImagePullBackOff", message="connection refused")), "ns", "jm-0", 3, "jm") is None
+    assert "InvalidImageName" in pod_blocker(_api(_pod("InvalidImageName")), "ns", "jm-0", 3, "jm")
+
+
+@pytest.mark.parametrize("api, restarts", [
+    (_api(_pod("CrashLoopBackOff", 5, revision="rev-old")), 3),          # the revision being replaced
+    (_api(_pod("CrashLoopBackOff", 5, deleting=True)), 3),                # on its way out
+    (_api(_pod("CrashLoopBackOff", 5), generation=3, observed=2), 3),     # new spec not taken in yet
+    (_api(_pod("CrashLoopBackOff", 5)), 0),                               # turned off
+    (lambda path: None, 3),                                               # no pod yet
+])
+def test_pod_blocker_ignores_what_is_no_verdict(api, restarts):
+    assert pod_blocker(api, "ns", "jm-0", restarts, "jm") is None
+
+
+def test_gate_fails_fast_when_the_jobmanager_cannot_start():
+    clock = FakeClock()
+    looks = []
+
+    def blocker():
+        looks.append(clock.now)
+        return "container jobmanager of pod jm-0 is in CrashLoopBackOff after 3 restarts" if len(looks) >= 4 else None
+
+    g, _ = gate([{"rest": False}], clock=clock, timeout=300, kube_blocker=blocker)
+    with pytest.raises(HealthGateError, match=r"after 3 s on fake, without waiting out its 300 s: container jobmanager"
+                                              r".*CrashLoopBackOff after 3 restarts\. JobManager REST not answering") as err:
+        g.run()
+    assert err.value.details["blocked"].startswith("container jobmanager")
+
+
+def test_gate_ignores_a_failing_blocker_and_does_not_ask_once_healthy_looking():
+    def broken():
+        raise RuntimeError("API server gone")
+
+    g, _ = gate([{"rest": False}], timeout=3, kube_blocker=broken)
+    with pytest.raises(HealthGateError, match="waiting for JobManager REST not answering"):
+        g.run()
+    asked = []
+    frames = [{"state": "RUNNING", "running": 3, "completed": 1, "count": 1},
+              {"state": "RUNNING", "running": 3, "completed": 2, "count": 2}]
+    g, _ = gate(frames, kube_blocker=lambda: asked.append(1) or "would block")
+    assert g.run()["healthy"] is True
+    assert asked == []
 
 
 class SavepointFake:
