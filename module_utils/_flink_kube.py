@@ -112,10 +112,12 @@ def pod_blocker(get_json, namespace, pod, max_restarts, statefulset=None):
         where = "container %s of pod %s" % (cs.get("name"), pod)
         if reason == "CrashLoopBackOff" and cs.get("restartCount", 0) >= max_restarts:
             last = (cs.get("lastState") or {}).get("terminated") or {}
-            said = (last.get("message") or "").strip().splitlines()[-5:]
+            # The last lines that say something: a Java stack trace ends in frames ("at ...").
+            said = [line.strip() for line in (last.get("message") or "").splitlines()
+                    if line.strip() and not line.strip().startswith(("at ", "..."))][-3:]
             return "%s is in CrashLoopBackOff after %d restarts (last exit %s, %s)%s" % (
                 where, cs.get("restartCount", 0), last.get("exitCode"), last.get("reason"),
-                "; its last log lines: " + " | ".join(line.strip() for line in said) if said else "")
+                "; its last log lines: " + " | ".join(said) if said else "")
         if reason in ("ErrImagePull", "ImagePullBackOff") and ("not found" in message or "manifest unknown" in message):
             return "%s cannot pull its image %s: %s" % (where, cs.get("image"), message[:300])
         if reason in _HOPELESS_WAITING:

@@ -264,11 +264,14 @@ def _api(pod, update_revision="rev-new", generation=2, observed=2):
 
 
 def test_pod_blocker_crash_loop_after_enough_restarts_gives_the_last_log_lines():
-    log = "starting\nERROR ClassNotFoundException: io.flinkfleet.ha.PvcHaServicesFactory\n"
+    log = ("starting\nERROR could not start the cluster entrypoint\n"
+           "Caused by: java.lang.ClassNotFoundException: io.flinkfleet.ha.PvcHaServicesFactory\n"
+           "\tat java.base/java.lang.Class.forName(Class.java:469)\n\t... 12 more\n")
     assert pod_blocker(_api(_pod("CrashLoopBackOff", 2, log=log)), "ns", "jm-0", 3, "jm") is None
     reason = pod_blocker(_api(_pod("CrashLoopBackOff", 3, log=log)), "ns", "jm-0", 3, "jm")
     assert reason.startswith("container jobmanager of pod jm-0 is in CrashLoopBackOff after 3 restarts (last exit 1, Error)")
-    assert reason.endswith("starting | ERROR ClassNotFoundException: io.flinkfleet.ha.PvcHaServicesFactory")
+    assert reason.endswith("its last log lines: starting | ERROR could not start the cluster entrypoint"
+                           " | Caused by: java.lang.ClassNotFoundException: io.flinkfleet.ha.PvcHaServicesFactory")
 
 
 def test_pod_blocker_missing_image_and_hopeless_names():
