@@ -17,7 +17,7 @@ description:
   - On timeout it fails with the job state, task counts, checkpoint progress, the restore, the
     restarts, the last exception Flink recorded, and the JobManager pod's status.
   - It fails early, without waiting out C(timeout), when the JobManager pod cannot become healthy
-    by waiting (see C(fail_fast_restarts)); the message then gives the container's last log lines.
+    by waiting (see C(fail_fast_restarts)); the message then quotes the error lines of the crashed run's log.
   - C(gate=kubernetes) checks only that the StatefulSet and Deployment rolled out with every
     replica ready; for clusters where pods never run (kwok). The result says so.
 extends_documentation_fragment: [flink_kube]
@@ -144,6 +144,7 @@ from ansible.module_utils._flink_kube import (
     json_getter,
     pod_blocker,
     pod_status_line,
+    previous_log_getter,
     rest_client,
 )
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
@@ -193,7 +194,7 @@ def run(params):
 
         def blocker():
             return pod_blocker(getter, params["namespace"], params["jobmanager_pod"],
-                               params["fail_fast_restarts"], params["statefulset"])
+                               params["fail_fast_restarts"], params["statefulset"], previous_log_getter(client))
 
     gate = HealthGate(
         rest_client(params, client),

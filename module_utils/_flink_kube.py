@@ -5,6 +5,7 @@ the Flink REST client through the pod proxy, and a short status line of a pod.""
 from __future__ import annotations
 
 import json
+import re
 
 from ansible.module_utils._flink_rest import FlinkRestClient, HttpTransport, KubePodProxyTransport
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
@@ -35,17 +36,23 @@ def api_client(kubeconfig=None, context=None):
         raise FlinkfleetError("Cannot load kubeconfig %s (context %s): %s" % (kubeconfig or "default", context, exc)) from exc
 
 
+def _get(client, path, query=None, accept="application/json", timeout=10):
+    method, url, headers, body, _post = client.param_serialize(
+        method="GET", resource_path=path, query_params=query or [], header_params={"Accept": accept},
+        auth_settings=["BearerToken"])
+    try:
+        response = client.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
+        response.read()
+    except Exception as exc:
+        raise FlinkfleetError("GET %s from the Kubernetes API failed: %s" % (path, exc)) from exc
+    return response
+
+
 def json_getter(client, timeout=10):
     """A function path -> parsed JSON, or None on 404."""
 
     def get_json(path):
-        method, url, headers, body, _post = client.param_serialize(
-            method="GET", resource_path=path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-        try:
-            response = client.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
-            response.read()
-        except Exception as exc:
-            raise FlinkfleetError("GET %s from the Kubernetes API failed: %s" % (path, exc)) from exc
+        response = _get(client, path, timeout=timeout)
         if response.status == 404:
             return None
         if response.status >= 400:
@@ -53,6 +60,19 @@ def json_getter(client, timeout=10):
         return json.loads(response.data)
 
     return get_json
+
+
+def previous_log_getter(client, timeout=10, tail_lines=400):
+    """A function (namespace, pod, container) -> the tail of the container's previous run's log,
+    or None when the API has none."""
+
+    def get_log(namespace, pod, container):
+        path = "/api/v1/namespaces/%s/pods/%s/log" % (namespace, pod)
+        query = [("container", container), ("previous", "true"), ("tailLines", str(tail_lines))]
+        response = _get(client, path, query, accept="*/*", timeout=timeout)
+        return response.data.decode("utf-8", "replace") if response.status < 400 else None
+
+    return get_log
 
 
 def pod_status_line(get_json, namespace, pod):
@@ -87,12 +107,27 @@ def pod_status_line(get_json, namespace, pod):
 _HOPELESS_WAITING = ("InvalidImageName", "ErrImageNeverPull")
 
 
-def pod_blocker(get_json, namespace, pod, max_restarts, statefulset=None):
+_TELLING = re.compile(r"\b(ERROR|FATAL)\b|Exception\b|Caused by|Error:")
+
+
+def _telling_lines(log, count=3):
+    """The last lines of a container's log that say what went wrong: errors and exceptions if
+    there are any (a JVM logs its orderly shutdown after the error), else the last lines; never
+    stack frames ("at ...")."""
+    lines = [line.strip() for line in log.splitlines()
+             if line.strip() and not line.strip().startswith(("at ", "..."))]
+    telling = [line for line in lines if _TELLING.search(line)]
+    return [line[:400] for line in (telling or lines)[-count:]]
+
+
+def pod_blocker(get_json, namespace, pod, max_restarts, statefulset=None, get_log=None):
     """Why the pod cannot become healthy by waiting longer, or None: a container in
     CrashLoopBackOff after max_restarts restarts (with its last exit and log lines), an image the
     registry does not have, or an image name that cannot be pulled. max_restarts 0 turns it off.
     With statefulset, only a pod of its update revision counts: the pod of the revision being
-    replaced (say, the broken one a rollback undoes) is on its way out, not a verdict."""
+    replaced (say, the broken one a rollback undoes) is on its way out, not a verdict. get_log
+    reads the crashed run's log (its termination message keeps only the last 2 KB, often the
+    JVM's orderly shutdown after the error)."""
     if max_restarts <= 0:
         return None
     data = get_json("/api/v1/namespaces/%s/pods/%s" % (namespace, pod))
@@ -112,12 +147,16 @@ def pod_blocker(get_json, namespace, pod, max_restarts, statefulset=None):
         where = "container %s of pod %s" % (cs.get("name"), pod)
         if reason == "CrashLoopBackOff" and cs.get("restartCount", 0) >= max_restarts:
             last = (cs.get("lastState") or {}).get("terminated") or {}
-            # The last lines that say something: a Java stack trace ends in frames ("at ...").
-            said = [line.strip() for line in (last.get("message") or "").splitlines()
-                    if line.strip() and not line.strip().startswith(("at ", "..."))][-3:]
+            log = last.get("message") or ""
+            if get_log:
+                try:
+                    log = get_log(namespace, pod, cs.get("name")) or log
+                except FlinkfleetError:
+                    pass
+            said = _telling_lines(log)
             return "%s is in CrashLoopBackOff after %d restarts (last exit %s, %s)%s" % (
                 where, cs.get("restartCount", 0), last.get("exitCode"), last.get("reason"),
-                "; its last log lines: " + " | ".join(said) if said else "")
+                "; its log: " + " | ".join(said) if said else "")
         if reason in ("ErrImagePull", "ImagePullBackOff") and ("not found" in message or "manifest unknown" in message):
             return "%s cannot pull its image %s: %s" % (where, cs.get("image"), message[:300])
         if reason in _HOPELESS_WAITING:

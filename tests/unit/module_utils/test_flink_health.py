@@ -10,6 +10,7 @@ from fakes import FakeClock
 from ansible.module_utils._flink_health import HealthGate, HealthGateError, KubeWorkloadGate, _norm_path
 from ansible.module_utils._flink_job import FlinkJobError, job_info, savepoint
 from ansible.module_utils._flink_kube import pod_blocker, pod_status_line
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 from ansible.module_utils._flink_rest import (
     FlinkRestClient,
     FlinkRestError,
@@ -270,8 +271,41 @@ def test_pod_blocker_crash_loop_after_enough_restarts_gives_the_last_log_lines()
     assert pod_blocker(_api(_pod("CrashLoopBackOff", 2, log=log)), "ns", "jm-0", 3, "jm") is None
     reason = pod_blocker(_api(_pod("CrashLoopBackOff", 3, log=log)), "ns", "jm-0", 3, "jm")
     assert reason.startswith("container jobmanager of pod jm-0 is in CrashLoopBackOff after 3 restarts (last exit 1, Error)")
-    assert reason.endswith("its last log lines: starting | ERROR could not start the cluster entrypoint"
+    assert reason.endswith("its log: ERROR could not start the cluster entrypoint"
                            " | Caused by: java.lang.ClassNotFoundException: io.flinkfleet.ha.PvcHaServicesFactory")
+
+
+def test_pod_blocker_quotes_the_error_not_the_orderly_shutdown_after_it():
+    log = ("INFO starting\nERROR Fatal error occurred in the cluster entrypoint.\n"
+           "org.apache.flink.util.FlinkException: corrupt record execution-plans/job-1\n"
+           "\tat org.example.Store.read(Store.java:1)\n"
+           "INFO Shutting down remote daemon.\nINFO Remoting shut down.\n")
+    reason = pod_blocker(_api(_pod("CrashLoopBackOff", 3, log=log)), "ns", "jm-0", 3, "jm")
+    assert reason.endswith("its log: ERROR Fatal error occurred in the cluster entrypoint."
+                           " | org.apache.flink.util.FlinkException: corrupt record execution-plans/job-1")
+    quiet = pod_blocker(_api(_pod("CrashLoopBackOff", 3, log="a\nb\nc\nd\n")), "ns", "jm-0", 3, "jm")
+    assert quiet.endswith("its log: b | c | d")
+
+
+def test_pod_blocker_reads_the_crashed_run_log_when_it_can():
+    shutdown_only = "INFO Remoting shut down.\n"
+    full = "ERROR Fatal error occurred in the cluster entrypoint.\n" + shutdown_only
+    pod = _pod("CrashLoopBackOff", 3, log=shutdown_only)
+    asked = []
+
+    def get_log(namespace, name, container):
+        asked.append((namespace, name, container))
+        return full
+
+    assert pod_blocker(_api(pod), "ns", "jm-0", 3, "jm", get_log).endswith(
+        "its log: ERROR Fatal error occurred in the cluster entrypoint.")
+    assert asked == [("ns", "jm-0", "jobmanager")]
+
+    def unreachable(*_args):
+        raise FlinkfleetError("GET log failed")
+
+    # The termination message is the fallback.
+    assert pod_blocker(_api(pod), "ns", "jm-0", 3, "jm", unreachable).endswith("its log: INFO Remoting shut down.")
 
 
 def test_pod_blocker_missing_image_and_hopeless_names():
