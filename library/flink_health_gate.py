@@ -188,13 +188,14 @@ def run(params):
     if not params["base_url"]:
         client = api_client(params["kubeconfig"], params["context"])
         getter = json_getter(client)
+        get_log = previous_log_getter(client)
 
         def probe():
             return pod_status_line(getter, params["namespace"], params["jobmanager_pod"])
 
         def blocker():
             return pod_blocker(getter, params["namespace"], params["jobmanager_pod"],
-                               params["fail_fast_restarts"], params["statefulset"], previous_log_getter(client))
+                               params["fail_fast_restarts"], params["statefulset"], get_log)
 
     gate = HealthGate(
         rest_client(params, client),
