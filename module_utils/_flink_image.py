@@ -381,6 +381,10 @@ class FlinkImageBuilder:
 
     def run(self):
         self.base_actions = []
+        if self.p.get("push"):
+            # Registry and credentials first: a wrong password fails in a second, before the
+            # engine is asked anything and before a build that could not be pushed.
+            self.registry.ping()
         result = self._converge()
         if self.p.get("record_path"):
             self._record(result)
@@ -438,7 +442,6 @@ class FlinkImageBuilder:
             result["actions"].extend(self.base_actions)
         remote = {}
         if self.p.get("push"):
-            self.registry.ping()
             for tag in tags:
                 remote[tag] = self.registry.manifest_digest(self.p["repository"], tag)
             if remote[content_tag] and all(remote[t] == remote[content_tag] for t in tags):

@@ -60,7 +60,7 @@ class Daemon:
     """One background process with its pid file, command-line record and fingerprint."""
 
     def __init__(self, name, state_dir, argv=None, env=None, watch_files=None, log_file=None,
-                 cwd=None, stop_timeout=30, check_mode=False, proc_root="/proc"):
+                 cwd=None, stop_timeout=30, check_mode=False, proc_root="/proc", start_settle=1.0):
         if not name or "/" in name:
             raise FlinkfleetError("Invalid daemon name %r." % name)
         self.name = name
@@ -71,6 +71,9 @@ class Daemon:
         self.log_file = log_file or os.path.join(state_dir, name + ".log")
         self.cwd = cwd
         self.stop_timeout = stop_timeout
+        # How long a fresh process must stay up to count as started (an immediate exit is
+        # a configuration error worth reporting with its log, not a running daemon).
+        self.start_settle = start_settle
         self.check_mode = check_mode
         self.proc_root = proc_root
 
@@ -124,7 +127,10 @@ class Daemon:
         write_atomically(self._path("cmdline"), cmdline, 0o644)
         write_atomically(self._path("pid"), str(process.pid).encode(), 0o644)
         write_atomically(self._path("fingerprint"), fingerprint(self.argv, self.env, self.watch_files).encode(), 0o644)
-        time.sleep(1.0)
+        try:
+            process.wait(timeout=self.start_settle)
+        except subprocess.TimeoutExpired:
+            pass
         if process.poll() is not None:
             raise FlinkfleetError(
                 "%s exited right after start with code %s. Last lines of %s:\n%s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -70,8 +71,10 @@ def test_reused_pid_is_not_ours(daemon, tmp_path):
 
 
 def test_immediate_exit_is_reported_with_the_log(daemon):
+    # The settle wait ends when the process exits, so a generous bound is no timing assumption:
+    # a slow machine only makes the exit arrive later, never missed.
     with pytest.raises(FlinkfleetError) as info:
-        daemon(argv=[sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"]).started()
+        daemon(argv=[sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], start_settle=300).started()
     assert "code 3" in info.value.msg and "boom" in info.value.msg
 
 
@@ -81,11 +84,23 @@ def test_fingerprint_depends_on_env_and_files(tmp_path):
     assert dm.fingerprint(["a"], {}, [str(tmp_path / "missing")]) != base
 
 
+def _wait_for_exec(pid, argv):
+    """Until the child has exec'd: before that, /proc shows the parent's command line."""
+    wanted = b"\0".join(arg.encode() for arg in argv) + b"\0"
+    for _ in range(6000):
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            if handle.read() == wanted:
+                return
+        time.sleep(0.01)
+    raise AssertionError("process %d never ran %s" % (pid, argv))
+
+
 def test_pid_file_without_cmdline_record_is_adopted_only_for_the_same_command(daemon, tmp_path):
     import subprocess
 
     other = subprocess.Popen(SLEEP)  # pylint: disable=consider-using-with
     try:
+        _wait_for_exec(other.pid, SLEEP)
         (tmp_path / "probe.pid").write_text(str(other.pid))
         assert daemon(argv=SLEEP + ["x"]).running_pid() is None, "another command is not ours"
         assert daemon(argv=[]).running_pid() is None, "without an argv nothing can be matched"

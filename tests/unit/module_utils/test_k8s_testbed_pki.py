@@ -76,12 +76,13 @@ def test_check_mode_writes_nothing(tmp_path):
     assert not target.exists()
 
 
-@pytest.mark.parametrize("spec", [
-    {"name": "ca", "common_name": "x"},
-    {"name": "a/b", "common_name": "x"},
-    {"name": "ok", "common_name": ""},
-    {"name": "ok", "common_name": "x", "ip_addresses": ["not-an-ip"]},
+@pytest.mark.parametrize("spec, message", [
+    ({"name": "ca", "common_name": "x"}, r"Invalid certificate name 'ca'"),
+    ({"name": "a/b", "common_name": "x"}, r"Invalid certificate name 'a/b'"),
+    ({"name": "ok", "common_name": ""}, r"Certificate ok needs a common_name"),
+    ({"name": "ok", "common_name": "x", "ip_addresses": ["not-an-ip"]}, r"Certificate ok: .*not-an-ip"),
 ])
-def test_invalid_specs_are_refused(tmp_path, spec):
-    with pytest.raises(FlinkfleetError):
+def test_invalid_specs_are_refused(tmp_path, spec, message):
+    with pytest.raises(FlinkfleetError, match=message):
         pki.TestbedPki(str(tmp_path), "test-ca", [spec])
+    assert not list(tmp_path.iterdir()), "a refused spec wrote files"

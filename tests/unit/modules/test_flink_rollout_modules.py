@@ -1,6 +1,9 @@
 """Entry points of the rollout modules: argument specs and run() with a fake Flink REST server."""
 
+import functools
 import json
+import os
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -9,6 +12,9 @@ import pytest
 import flink_health_gate
 import flink_job
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
+from fakes import FakeClock  # noqa: E402
 
 JID = "b" * 32
 STATE = {"completed": 4}
@@ -56,9 +62,13 @@ def params(spec, **kw):
     return out
 
 
-def test_health_gate_run_direct(base_url):
+def test_health_gate_run_direct(base_url, monkeypatch):
+    # The gate's clock only moves when it sleeps: its timeout counts polls, not wall time.
+    clock = FakeClock()
+    monkeypatch.setattr(flink_health_gate, "HealthGate",
+                        functools.partial(flink_health_gate.HealthGate, clock=clock, sleep=clock.sleep))
     p = params(flink_health_gate.argspec(), namespace="ns", base_url=base_url, job_name="seq",
-               expect_restore="path", restore_path="file:///sp/1", interval=0.01, timeout=5)
+               expect_restore="path", restore_path="file:///sp/1", interval=1, timeout=5)
     result = flink_health_gate.run(p)
     assert result["healthy"] and result["job_id"] == JID and result["restored"]["id"] == 3
 
