@@ -56,6 +56,14 @@ options:
     description: Seconds between SIGTERM and SIGKILL.
     type: int
     default: 30
+  ports:
+    description:
+      - TCP ports the daemon listens on. Before a start, a port held by any other process fails
+        the task with that process's pid and command line, instead of a daemon that exits with
+        C(address already in use) in its log.
+    type: list
+    elements: int
+    default: []
 attributes:
   check_mode:
     support: full
@@ -102,6 +110,7 @@ def argspec():
         log_file=dict(type="path"),
         cwd=dict(type="path"),
         stop_timeout=dict(type="int", default=30),
+        ports=dict(type="list", elements="int", default=[]),
     )
 
 
@@ -116,7 +125,7 @@ def main():
         daemon = Daemon(
             params["name"], params["state_dir"], argv=params["argv"], env=params["env"],
             watch_files=params["watch_files"], log_file=params["log_file"], cwd=params["cwd"],
-            stop_timeout=params["stop_timeout"], check_mode=module.check_mode,
+            stop_timeout=params["stop_timeout"], check_mode=module.check_mode, ports=params["ports"],
         )
         result = daemon.started() if params["state"] == "started" else daemon.stopped()
         result["log_file"] = daemon.log_file

@@ -56,11 +56,58 @@ def _tail(path, lines=25):
     return "\n".join(data.decode(errors="replace").splitlines()[-lines:])
 
 
+def _listening_inodes(proc_root, ports):
+    """Socket inodes listening on any of the TCP ports, from /proc/net/tcp and tcp6."""
+    wanted = {int(port) for port in ports}
+    found = {}
+    for table in ("tcp", "tcp6"):
+        data = _read(os.path.join(proc_root, "net", table)) or b""
+        for line in data.decode("ascii", "replace").splitlines()[1:]:
+            fields = line.split()
+            if len(fields) < 10 or fields[3] != "0A":  # 0A: LISTEN
+                continue
+            port = int(fields[1].rsplit(":", 1)[1], 16)
+            if port in wanted:
+                found[fields[9]] = port
+    return found
+
+
+def port_holders(ports, proc_root="/proc"):
+    """Which process listens on each of the TCP ports: {port: (pid, command line)}.
+
+    A listener whose process cannot be seen (another namespace, or gone meanwhile) is given
+    with pid None, so a held port is never reported free.
+    """
+    inodes = _listening_inodes(proc_root, ports)
+    holders = {}
+    if not inodes:
+        return holders
+    for entry in os.listdir(proc_root):
+        if not entry.isdigit():
+            continue
+        fd_dir = os.path.join(proc_root, entry, "fd")
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                cmdline = (_read(os.path.join(proc_root, entry, "cmdline")) or b"").replace(b"\0", b" ").strip()
+                holders.setdefault(inodes[target[8:-1]], (int(entry), cmdline.decode("utf-8", "replace")))
+    for inode, port in inodes.items():
+        holders.setdefault(port, (None, ""))
+    return holders
+
+
 class Daemon:
     """One background process with its pid file, command-line record and fingerprint."""
 
     def __init__(self, name, state_dir, argv=None, env=None, watch_files=None, log_file=None,
-                 cwd=None, stop_timeout=30, check_mode=False, proc_root="/proc", start_settle=1.0):
+                 cwd=None, stop_timeout=30, check_mode=False, proc_root="/proc", start_settle=1.0, ports=None):
         if not name or "/" in name:
             raise FlinkfleetError("Invalid daemon name %r." % name)
         self.name = name
@@ -74,6 +121,8 @@ class Daemon:
         # How long a fresh process must stay up to count as started (an immediate exit is
         # a configuration error worth reporting with its log, not a running daemon).
         self.start_settle = start_settle
+        # TCP ports the daemon listens on: held by someone else, they are named before a start.
+        self.ports = list(ports or [])
         self.check_mode = check_mode
         self.proc_root = proc_root
 
@@ -107,9 +156,25 @@ class Daemon:
             return None
         return pid
 
+    def check_ports(self, own_pid=None):
+        """Refuse to start when another process holds one of our ports, naming that process."""
+        held = {port: holder for port, holder in port_holders(self.ports, self.proc_root).items()
+                if holder[0] is None or holder[0] != own_pid}
+        if held:
+            raise FlinkfleetError(
+                "%s cannot start: %s. Stop that process (if an earlier flinkfleet run left it, run "
+                "`make down` with the FLINKFLEET_CACHE it used) or change the port."
+                % (self.name, "; ".join(
+                    "port %d is held by %s" % (port, ("pid %d (%s)" % (pid, cmd[:200])) if pid else
+                                               "a process this user cannot see")
+                    for port, (pid, cmd) in sorted(held.items()))),
+                ports=sorted(held),
+            )
+
     def _start(self):
         if not self.argv:
             raise FlinkfleetError("Daemon %s has no argv to start." % self.name)
+        self.check_ports()
         os.makedirs(self.state_dir, mode=0o750, exist_ok=True)
         environment = dict(os.environ)
         environment.update(self.env)

@@ -13,8 +13,9 @@ shift 2
 : "${K8S_TESTBED_NICE:=10}"
 export GOTOOLCHAIN CGO_ENABLED
 mkdir -p "$out_dir"
-total=$#
-i=0
+# Numbering over the whole build when build-all.sh gives it (offset and total), else this call's.
+total=${K8S_TESTBED_STEPS:-$#}
+i=${K8S_TESTBED_STEP:-0}
 built=0
 for pkg in "$@"; do
   i=$((i + 1))
@@ -24,7 +25,7 @@ for pkg in "$@"; do
     echo "[k8s-testbed] cached $name ($i/$total)"
     continue
   fi
-  echo "[k8s-testbed] building $name ($i/$total) $(date -u +%H:%M:%S)"
+  echo "[k8s-testbed] building $name ($i/$total)"
   start=$(date +%s)
   (cd "$module_dir" && nice -n "$K8S_TESTBED_NICE" go build -mod=mod -trimpath -p 2 \
       -tags "$K8S_TESTBED_BUILD_TAGS" -ldflags "-s -w ${K8S_TESTBED_LDFLAGS:-}" \
@@ -33,4 +34,4 @@ for pkg in "$@"; do
   built=$((built + 1))
   echo "[k8s-testbed] built $name in $(( $(date +%s) - start ))s"
 done
-echo "[k8s-testbed] done: $built built, $((total - built)) cached"
+echo "[k8s-testbed] done: $built built, $(($# - built)) cached"

@@ -114,3 +114,50 @@ def test_pid_file_without_cmdline_record_is_adopted_only_for_the_same_command(da
     finally:
         if other.poll() is None:
             other.kill()
+
+
+def _fake_proc(root, listeners, processes):
+    """A /proc tree: listeners {inode: port} in net/tcp, processes {pid: (cmdline, [inodes])}."""
+    (root / "net").mkdir(parents=True)
+    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"]
+    for number, (inode, port) in enumerate(sorted(listeners.items())):
+        lines.append("%4d: 0100007F:%04X 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 %s"
+                     % (number, port, inode))
+    lines.append("  99: 0100007F:%04X 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 777"
+                 % 7000)  # an established connection from port 7000: not a listener
+    (root / "net" / "tcp").write_text("\n".join(lines) + "\n")
+    (root / "net" / "tcp6").write_text(lines[0] + "\n")
+    for pid, (cmdline, inodes) in processes.items():
+        (root / str(pid) / "fd").mkdir(parents=True)
+        (root / str(pid) / "cmdline").write_bytes(cmdline.replace(" ", "\0").encode() + b"\0")
+        for fd, inode in enumerate(inodes, start=3):
+            os.symlink("socket:[%s]" % inode, str(root / str(pid) / "fd" / str(fd)))
+
+
+@pytest.mark.parametrize("listeners, processes, ports, expected", [
+    ({}, {}, [6443], {}),
+    ({"111": 6443}, {42: ("kube-apiserver --secure-port=6443", ["111"])}, [6443],
+     {6443: (42, "kube-apiserver --secure-port=6443")}),
+    ({"111": 6443}, {42: ("kube-apiserver", ["111"])}, [2379], {}),
+    ({"111": 6443, "222": 2379}, {42: ("a", ["111"]), 43: ("etcd", ["222"])}, [2379, 6443],
+     {6443: (42, "a"), 2379: (43, "etcd")}),
+    ({"111": 6443}, {}, [6443], {6443: (None, "")}),
+    ({}, {}, [7000], {}),
+])
+def test_port_holders_reads_listeners_and_their_processes(tmp_path, listeners, processes, ports, expected):
+    _fake_proc(tmp_path, listeners, processes)
+    assert dm.port_holders(ports, proc_root=str(tmp_path)) == expected
+
+
+def test_a_held_port_is_named_before_a_start(daemon, tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(FlinkfleetError, match=r"probe cannot start: port %d is held by pid %d \(" % (port, os.getpid())):
+            daemon(ports=[port]).started()
+        assert not (tmp_path / "probe.pid").exists(), "nothing was started"
+    # Free again: the same daemon starts.
+    assert daemon(ports=[port]).started()["action"] == "start"
