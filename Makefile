@@ -84,7 +84,11 @@ molecule: venv
 	    || { $(BIN)/python tests/tools/ansible_failures.py $$log; exit 1; }; \
 	done
 
-test: lint unit ha molecule integration ha-it
+# Every tier runs, in this order, even after an earlier one failed; the output ends with one
+# table (tier, result, seconds), also kept as $(FLINKFLEET_CACHE)/logs/test-tiers.json.
+TEST_TIERS ?= lint unit ha molecule integration ha-it
+test: venv
+	$(BIN)/python tests/tools/tiers.py $(TEST_TIERS)
 
 soak: testbed
 	$(MVN) -q -f ha-plugin package -DskipTests

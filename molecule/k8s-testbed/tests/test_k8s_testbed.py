@@ -112,18 +112,21 @@ def _registry_image():
     lines = list(engine.images.push(repository, tag=marker, stream=True, decode=True,
                                     auth_config={"username": "flinkfleet", "password": password}))
     assert not [line for line in lines if "error" in line], lines
-    return "%s:%s" % (repository, marker), marker
+    digests = [line["aux"]["Digest"] for line in lines if "Digest" in line.get("aux", {})]
+    assert len(digests) == 1, lines
+    return "%s:%s" % (repository, marker), marker, repository, digests[0]
 
 
 def test_pod_from_authenticated_registry_runs(api, namespace):
-    image, marker = _registry_image()
+    image, marker, repository, digest = _registry_image()
     pod = _pod("registry-probe", image, ["sh", "-c", "cat /marker; echo; sleep 3600"], pull="Always")
     api.create_namespaced_pod(namespace, pod)
     _wait(lambda: _phase(api, namespace, "registry-probe") == "Running", 120, "registry-probe to run")
     logs = _wait(lambda: api.read_namespaced_pod_log("registry-probe", namespace), 30, "logs")
     assert marker in logs
+    # The pod runs exactly the manifest this test pushed, pulled from the local registry.
     status = api.read_namespaced_pod("registry-probe", namespace).status.container_statuses[0]
-    assert status.image_id.startswith(REGISTRY) or "sha256:" in status.image_id
+    assert status.image_id == "%s@%s" % (repository, digest), (status.image_id, digest)
 
 
 def test_pvc_binds_and_keeps_data_between_pods(api, namespace):
