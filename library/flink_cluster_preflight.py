@@ -16,12 +16,15 @@ description:
     consumer on a StorageClass that provisions. Fails when the StorageClass does not exist or the
     claim does not bind within C(timeout) seconds, giving the claim's phase and last events, so
     that the caller starts no JobManager on a claim that cannot bind.
+  - With C(check=namespace), waits while the namespace C(namespace) is still terminating (an
+    earlier teardown), since nothing can be created in it until it is gone, and fails naming it
+    and what keeps it when it is still terminating after C(timeout) seconds.
   - Reads only; never changes the cluster.
 options:
   check:
     description: What to check.
     type: str
-    choices: [cluster, pvc]
+    choices: [cluster, namespace, pvc]
     default: cluster
   kubeconfig:
     description: Path of the kubeconfig (default C(~/.kube/config)).
@@ -30,13 +33,13 @@ options:
     description: Context in the kubeconfig (default its current-context).
     type: str
   namespace:
-    description: Namespace of the PVC (C(check=pvc)).
+    description: The namespace (C(check=namespace)), or the namespace of the PVC (C(check=pvc)).
     type: str
   pvc:
     description: Name of the PVC (C(check=pvc)).
     type: str
   timeout:
-    description: Seconds to wait for the API server (C(cluster)) or the binding (C(pvc)).
+    description: Seconds to wait for the API server (C(cluster)), a terminating namespace to go (C(namespace)) or the binding (C(pvc)).
     type: int
     default: 10
 attributes:
@@ -75,6 +78,14 @@ server_version:
   description: The server's gitVersion (C(check=cluster)).
   returned: success and check is cluster
   type: str
+namespace_phase:
+  description: C(Active), or C(absent) when the namespace does not exist (yet) (C(check=namespace)).
+  returned: success and check is namespace
+  type: str
+namespace_waited:
+  description: Whether the namespace was still terminating when the check began (C(check=namespace)).
+  returned: success and check is namespace
+  type: bool
 phase:
   description: The PVC's phase (C(check=pvc)).
   returned: success and check is pvc
@@ -86,27 +97,30 @@ binding:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils._flink_preflight import check_cluster, check_pvc
+from ansible.module_utils._flink_preflight import check_cluster, check_namespace, check_pvc
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            check=dict(type="str", choices=["cluster", "pvc"], default="cluster"),
+            check=dict(type="str", choices=["cluster", "namespace", "pvc"], default="cluster"),
             kubeconfig=dict(type="path"),
             context=dict(type="str"),
             namespace=dict(type="str"),
             pvc=dict(type="str"),
             timeout=dict(type="int", default=10),
         ),
-        required_if=[("check", "pvc", ("namespace", "pvc"))],
+        required_if=[("check", "pvc", ("namespace", "pvc")), ("check", "namespace", ("namespace",))],
         supports_check_mode=True,
     )
     params = module.params
     try:
         if params["check"] == "cluster":
             result = check_cluster(params["kubeconfig"], params["context"], timeout=params["timeout"])
+        elif params["check"] == "namespace":
+            result = check_namespace(params["kubeconfig"], params["context"], params["namespace"],
+                                     timeout=params["timeout"])
         else:
             result = check_pvc(params["kubeconfig"], params["context"], params["namespace"], params["pvc"],
                                timeout=params["timeout"])

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Checks a rollout makes before it touches a cluster, each failing with a message that names
-the problem: the kubeconfig and its context, the API server answering, the StorageClass of the
-data PVC, and the PVC binding before any JobManager is started on it."""
+the problem: the kubeconfig and its context, the API server answering, the namespace not still
+terminating from an earlier teardown, the StorageClass of the data PVC, and the PVC binding
+before any JobManager is started on it."""
 
 from __future__ import annotations
 
@@ -52,6 +53,31 @@ def check_cluster(kubeconfig=None, context=None, timeout=10):
     except FlinkfleetError as exc:
         raise FlinkfleetError("Kubernetes API %s (context '%s') is unreachable: %s" % (server, name, exc.msg)) from exc
     return {"context": name, "server": server, "server_version": version.get("gitVersion", "")}
+
+
+def wait_namespace_usable(get_json, namespace, timeout=300, interval=2.0, sleep=time.sleep, clock=time.monotonic):
+    """Wait while the namespace is still terminating (an earlier run's teardown): nothing can be
+    created in it until it is gone. Returns what was found; fails naming the namespace and what
+    keeps it when it is still terminating after timeout seconds."""
+    deadline = clock() + timeout
+    waited = False
+    while True:
+        found = get_json("/api/v1/namespaces/%s" % namespace)
+        phase = ((found or {}).get("status") or {}).get("phase", "")
+        if found is None or phase != "Terminating":
+            return {"namespace": namespace, "namespace_phase": phase or "absent", "namespace_waited": waited}
+        if clock() >= deadline:
+            conditions = [c.get("message") for c in (found.get("status") or {}).get("conditions") or []
+                          if c.get("status") == "True" and c.get("message")]
+            raise FlinkfleetError(
+                "namespace %s is still terminating after %ss (an earlier teardown)%s; nothing was changed"
+                % (namespace, timeout, ("; " + " | ".join(conditions)) if conditions else ""))
+        waited = True
+        sleep(interval)
+
+
+def check_namespace(kubeconfig=None, context=None, namespace="", timeout=300):
+    return wait_namespace_usable(json_getter(api_client(kubeconfig, context)), namespace, timeout=timeout)
 
 
 def storage_class(get_json, name=""):

@@ -10,6 +10,7 @@ from ansible.module_utils._flink_preflight import (
     check_cluster,
     kubeconfig_target,
     storage_class,
+    wait_namespace_usable,
     wait_pvc_bindable,
 )
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
@@ -131,3 +132,43 @@ def test_claim_of_a_missing_class_fails_at_once():
     with pytest.raises(FlinkfleetError, match="StorageClass 'fast' does not exist"):
         wait_pvc_bindable(FakeApi([claim("Pending", "fast")]), "ns", "data", sleep=clock.sleep, clock=clock)
     assert clock.now == 0.0
+
+
+def namespace(phase, message=None):
+    status = {"phase": phase}
+    if message:
+        status["conditions"] = [{"type": "NamespaceContentRemaining", "status": "True", "message": message}]
+    return {"metadata": {"name": "flink"}, "status": status}
+
+
+@pytest.mark.parametrize("answers, expected, waited_seconds", [
+    ([None], {"namespace_phase": "absent", "namespace_waited": False}, 0.0),
+    ([namespace("Active")], {"namespace_phase": "Active", "namespace_waited": False}, 0.0),
+    ([namespace("Terminating"), namespace("Terminating"), None],
+     {"namespace_phase": "absent", "namespace_waited": True}, 4.0),
+])
+def test_namespace_waits_while_terminating(answers, expected, waited_seconds):
+    clock = FakeClock()
+    api = FakeNamespaces(answers)
+    result = wait_namespace_usable(api, "flink", timeout=60, interval=2.0, sleep=clock.sleep, clock=clock)
+    assert {k: result[k] for k in expected} == expected
+    assert clock.now == waited_seconds
+    assert api.paths == ["/api/v1/namespaces/flink"] * len(answers)
+
+
+def test_namespace_still_terminating_is_named_with_what_keeps_it():
+    clock = FakeClock()
+    api = FakeNamespaces([namespace("Terminating", "Some resources are remaining: pods. has 1 resource instances")])
+    with pytest.raises(FlinkfleetError, match=r"namespace flink is still terminating after 10s \(an earlier teardown\); "
+                                              r"Some resources are remaining: pods"):
+        wait_namespace_usable(api, "flink", timeout=10, interval=2.0, sleep=clock.sleep, clock=clock)
+    assert clock.now == 10.0
+
+
+class FakeNamespaces:
+    def __init__(self, answers):
+        self.answers, self.paths = list(answers), []
+
+    def __call__(self, path):
+        self.paths.append(path)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
