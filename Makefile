@@ -43,10 +43,17 @@ build: testbed
 testbed-k8s: testbed
 	$(PLAYBOOK) playbooks/testbed_k8s.yml
 
+# The HA plugin's jars (the test job among them), rebuilt only when a source or pom changed:
+# a warm `make run` does not start Maven.
+HA_PLUGIN_SOURCES := $(shell find ha-plugin -path '*/target' -prune -o -type f \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -print)
+TEST_JOB_JAR := ha-plugin/test-job/target/flinkfleet-ha-test-job.jar
+$(TEST_JOB_JAR): $(HA_PLUGIN_SOURCES)
+	$(MVN) -q -f ha-plugin package -DskipTests
+	@touch $@
+
 # The local fleet of one: the testbed cluster runs ha-plugin/test-job in application mode
 # from the image build.yml pushed, with HA on the PVC.
-rollout: build testbed-k8s
-	$(MVN) -q -f ha-plugin package -DskipTests
+rollout: build testbed-k8s $(TEST_JOB_JAR)
 	$(PLAYBOOK) rollout.yml -i inventory/fleet_example/testbed.yml
 
 run: rollout
@@ -66,8 +73,7 @@ ha:
 	$(MVN) -f ha-plugin verify
 
 # Real Flink 2.3 processes with the plugin; needs the Flink distribution from `testbed`.
-ha-it: testbed
-	$(MVN) -q -f ha-plugin package -DskipTests
+ha-it: testbed $(TEST_JOB_JAR)
 	$(BIN)/pytest -v tests/integration/ha
 
 # Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image).
@@ -90,12 +96,10 @@ TEST_TIERS ?= lint unit ha molecule integration ha-it
 test: venv
 	$(BIN)/python tests/tools/tiers.py $(TEST_TIERS)
 
-soak: testbed
-	$(MVN) -q -f ha-plugin package -DskipTests
+soak: testbed $(TEST_JOB_JAR)
 	$(BIN)/python tests/integration/ha/soak.py
 
-bench-failover: testbed
-	$(MVN) -q -f ha-plugin package -DskipTests
+bench-failover: testbed $(TEST_JOB_JAR)
 	$(BIN)/python bench/failover/run.py
 
 bench-build: testbed
