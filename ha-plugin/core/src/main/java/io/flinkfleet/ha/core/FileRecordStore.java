@@ -87,8 +87,9 @@ public final class FileRecordStore {
 
     /** Deletes an entry durably, fenced. Missing entries are fine. */
     public void delete(String name) throws IOException {
+        Path file = pathOf(name);
         fence.checkNotFenced();
-        DurableFiles.deleteDurably(pathOf(name));
+        files.deleteDurably(file);
     }
 
     /** Removes temp files left by a crashed writer. Only the epoch holder calls this. */

@@ -4,6 +4,7 @@ import io.flinkfleet.ha.core.DurableFiles;
 import io.flinkfleet.ha.core.EpochFence;
 import io.flinkfleet.ha.core.FileRecordStore;
 import io.flinkfleet.ha.core.LeaderFileServer;
+import io.flinkfleet.ha.core.LeadershipLock;
 import io.flinkfleet.ha.core.PvcHaLayout;
 
 import org.apache.flink.runtime.leaderelection.LeaderElectionDriver;
@@ -44,11 +45,10 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
                 ? LeaderFileServer.start(leaderServerBindHost, leaderServerPort, layout.leaders())
                 : null;
         try {
-            PvcLeaderElectionDriver driver = new PvcLeaderElectionDriver(
-                    new FileRecordStore(layout.leaders(), fence, files), fence, pollInterval, listener, server);
-            removeCrashLeftovers(layout.root());
-            return driver;
-        } catch (Exception e) {
+            return new PvcLeaderElectionDriver(new FileRecordStore(layout.leaders(), fence, files), fence,
+                    new LeadershipLock(layout.lockFile()), pollInterval, listener, server,
+                    () -> removeCrashLeftovers(layout.root()));
+        } catch (RuntimeException e) {
             if (server != null) {
                 server.close();
             }
@@ -56,15 +56,15 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
         }
     }
 
-    /** Temp files of a writer killed mid-write; only the new epoch holder may remove them. */
-    private static void removeCrashLeftovers(Path root) throws java.io.IOException {
+    /** Temp files of a writer killed mid-write; only the new leader may remove them. */
+    private void removeCrashLeftovers(Path root) throws java.io.IOException {
         if (!Files.isDirectory(root)) {
             return;
         }
         try (Stream<Path> all = Files.walk(root)) {
             for (Path p : (Iterable<Path>) all::iterator) {
                 if (p.getFileName().toString().startsWith(DurableFiles.TEMP_PREFIX)) {
-                    Files.deleteIfExists(p);
+                    files.io().delete(p);
                 }
             }
         }

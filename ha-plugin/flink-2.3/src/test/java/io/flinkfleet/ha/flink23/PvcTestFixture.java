@@ -22,10 +22,21 @@ final class PvcTestFixture {
     final DurableFiles files = new DurableFiles((step, target) -> seam.after(step, target));
 
     PvcTestFixture(Path root) throws IOException {
+        this(root, true);
+    }
+
+    private PvcTestFixture(Path root, boolean takeEpoch) throws IOException {
         this.root = root;
         this.layout = new PvcHaLayout(root.resolve("meta"));
-        this.fence = new EpochFence(layout.epochs());
-        fence.acquire();
+        this.fence = new EpochFence(layout.epochs(), files);
+        if (takeEpoch) {
+            fence.acquire();
+        }
+    }
+
+    /** A JobManager that has not taken an epoch: its leader election driver takes it under the lock. */
+    static PvcTestFixture contender(Path root) throws IOException {
+        return new PvcTestFixture(root, false);
     }
 
     PvcTestFixture restart() throws IOException {
@@ -43,7 +54,7 @@ final class PvcTestFixture {
 
     <T extends java.io.Serializable> PvcStateHandleStore<T> store(String dir, long inlineLimit) {
         return new PvcStateHandleStore<>(new FileRecordStore(layout.root().resolve(dir), fence, files),
-                new DurableStateStorageHelper<>(storage(), "state", inlineLimit));
+                new DurableStateStorageHelper<>(storage(), "state", inlineLimit, files));
     }
 
     /** Crash (no cleanup, as SIGKILL) after the given step, once. */
