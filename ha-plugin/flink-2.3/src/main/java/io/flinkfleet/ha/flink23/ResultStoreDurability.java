@@ -32,6 +32,8 @@ final class ResultStoreDurability {
     private final DurableFiles files;
     private final Optional<Path> localBase;
     private final boolean deleteOnCommit;
+    // @GuardedBy("this")
+    private boolean ancestorsSynced;
 
     ResultStoreDurability(EpochFence fence, DurableFiles files, Optional<Path> localBase, boolean deleteOnCommit) {
         this.fence = Preconditions.checkNotNull(fence);
@@ -69,6 +71,24 @@ final class ResultStoreDurability {
         byte[] bytes = Files.readAllBytes(staged);
         files.writeAtomically(dirty, bytes, fence::checkNotFenced);
         files.io().delete(staged);
+        syncAncestorsOnce(base);
+    }
+
+    /**
+     * Flink's store creates the base directory with a plain mkdirs (no fsync of the parents):
+     * make the directories above an entry durable once, or a power loss could drop the whole
+     * directory with the results in it.
+     */
+    private void syncAncestorsOnce(Path base) throws IOException {
+        if (ancestorsSynced) {
+            return;
+        }
+        Path p = base.toAbsolutePath();
+        for (int level = 0; level < 2 && p.getParent() != null; level++) {
+            files.fsyncDirectory(p.getParent());
+            p = p.getParent();
+        }
+        ancestorsSynced = true;
     }
 
     /**

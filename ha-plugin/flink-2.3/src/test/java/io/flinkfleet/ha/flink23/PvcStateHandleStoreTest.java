@@ -19,6 +19,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import io.flinkfleet.ha.core.FileIo;
+import io.flinkfleet.ha.core.NioFileIo;
+import io.flinkfleet.ha.core.TestingPowerCutFileIo;
+
+import java.io.IOException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -121,6 +126,60 @@ class PvcStateHandleStoreTest {
         jm.failAfter(WriteStep.RENAMED);
         assertThatThrownBy(() -> store.addAndLock("a", "x")).isInstanceOf(PossibleInconsistentStateException.class);
         assertThat(stateFiles()).as("state a restarted JobManager may reference is kept").isEqualTo(1);
+        assertThat(jm.restart().<String>store("entries").getAndLock("a").retrieveState()).isEqualTo("x");
+    }
+
+    /** State in a separate file is durable before its pointer: fails without that file's fsyncs. */
+    @Test
+    void separateStateFileSurvivesPowerCut() throws Exception {
+        TestingPowerCutFileIo power = new TestingPowerCutFileIo(tmp);
+        jm.io = power;
+        store.addAndLock("a", "x".repeat(1000));
+        power.powerCut();
+        assertThat(jm.restart().<String>store("entries").getAndLock("a").retrieveState()).isEqualTo("x".repeat(1000));
+    }
+
+    /**
+     * An unknown commit outcome stays one even when removing the temp file fails too: the state
+     * a committed pointer may reference is kept (fails if the delete error replaces the outcome).
+     */
+    @Test
+    void failedTempDeleteKeepsTheUnknownOutcomeAndTheState() throws Exception {
+        jm.io = new FileIo() {
+            @Override
+            public void createAndWrite(Path file, byte[] data) throws IOException {
+                NioFileIo.INSTANCE.createAndWrite(file, data);
+            }
+
+            @Override
+            public void force(Path file) throws IOException {
+                NioFileIo.INSTANCE.force(file);
+            }
+
+            @Override
+            public void fsyncDir(Path dir) throws IOException {
+                NioFileIo.INSTANCE.fsyncDir(dir);
+            }
+
+            @Override
+            public void rename(Path from, Path to) throws IOException {
+                NioFileIo.INSTANCE.rename(from, to); // happened, but reported as failed (NFS retry)
+                throw new IOException("EIO after rename");
+            }
+
+            @Override
+            public boolean delete(Path path) throws IOException {
+                throw new IOException("EROFS");
+            }
+
+            @Override
+            public void createDirectory(Path dir) throws IOException {
+                NioFileIo.INSTANCE.createDirectory(dir);
+            }
+        };
+        assertThatThrownBy(() -> store.addAndLock("a", "x")).isInstanceOf(PossibleInconsistentStateException.class);
+        jm.io = NioFileIo.INSTANCE;
+        assertThat(stateFiles()).as("state a committed pointer references is kept").isEqualTo(1);
         assertThat(jm.restart().<String>store("entries").getAndLock("a").retrieveState()).isEqualTo("x");
     }
 
