@@ -21,6 +21,19 @@ public final class LockContenderMain {
         PvcHaLayout layout = new PvcHaLayout(Path.of(args[0]));
         Path log = Path.of(args[1]);
         String id = args[2];
+        // End with the test JVM: its end closes our stdin (never leave a contender behind).
+        Thread watchdog = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // nothing to read; the parent never writes
+                }
+            } catch (java.io.IOException ignored) {
+                // closed
+            }
+            Runtime.getRuntime().halt(4);
+        });
+        watchdog.setDaemon(true);
+        watchdog.start();
         LeadershipLock lock = new LeadershipLock(layout.lockFile());
         lock.acquire();
         EpochFence fence = new EpochFence(layout.epochs());

@@ -47,7 +47,16 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
         try {
             return new PvcLeaderElectionDriver(new FileRecordStore(layout.leaders(), fence, files), fence,
                     new LeadershipLock(layout.lockFile()), pollInterval, listener, server,
-                    () -> removeCrashLeftovers(layout.root()));
+                    () -> {
+                        removeCrashLeftovers(layout.root());
+                        try {
+                            PvcPendingDeletions.collect(layout.root(), fence, files);
+                        } catch (java.io.IOException | RuntimeException e) {
+                            throw e;
+                        } catch (Exception e) {
+                            throw new java.io.IOException("Could not finish pending HA deletions", e);
+                        }
+                    });
         } catch (RuntimeException e) {
             if (server != null) {
                 server.close();

@@ -219,16 +219,55 @@ class PvcStateHandleStoreTest {
     }
 
     /** A crash mid-removal must not leave a live pointer to discarded state. */
+    /**
+     * A crash right after the pointer was marked for deletion hides the entry at once, and the
+     * next leader collects the marker when it takes the lock: state discarded, marker gone.
+     */
     @Test
-    void crashAfterDeleteMarkerHidesEntryAndRemovalCompletesLater() throws Exception {
+    void entryMarkedForDeletionBeforeACrashIsCollectedOnStart() throws Exception {
         store.addAndLock("a", "x");
-        jm.crashAfter(WriteStep.DIRECTORY_FSYNCED); // the marker write is durable, then "crash"
+        jm.io = new PvcResultStoreTest.ForwardingFileIo(NioFileIo.INSTANCE) {
+            @Override
+            public void rename(Path from, Path to) throws IOException {
+                super.rename(from, to);
+                throw new PvcTestFixture.SimulatedCrash(WriteStep.RENAMED); // killed right after marking
+            }
+        };
         assertThatThrownBy(() -> store.releaseAndTryRemove("a")).isInstanceOf(PvcTestFixture.SimulatedCrash.class);
-        PvcStateHandleStore<String> recovered = jm.restart().store("entries");
+        jm.io = NioFileIo.INSTANCE;
+        assertThat(stateFiles()).as("state not discarded yet").isEqualTo(1);
+
+        PvcTestFixture next = PvcTestFixture.contender(tmp);
+        PvcStateHandleStore<String> recovered = next.store("entries");
         assertThat(recovered.getAllAndLock()).isEmpty();
         assertThat(recovered.exists("a").isExisting()).isFalse();
-        assertThat(recovered.releaseAndTryRemove("a")).isTrue();
+        TestingLeaderElectionListener l = new TestingLeaderElectionListener();
+        try (PvcLeaderElectionDriver d = (PvcLeaderElectionDriver) new PvcLeaderElectionDriverFactory(
+                next.layout, next.fence, next.files, java.time.Duration.ofMillis(100)).create(l)) {
+            l.next(TestingLeaderElectionListener.Granted.class, java.time.Duration.ofSeconds(60));
+        }
+        assertThat(stateFiles()).as("collected when the next leader took the lock").isZero();
+        try (Stream<Path> left = Files.list(next.layout.root().resolve("entries"))) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    /** Removal writes no data before it frees space: it works on a full volume. */
+    @Test
+    void removalWorksOnAFullVolume() throws Exception {
+        store.addAndLock("a", "x");
+        jm.io = new PvcResultStoreTest.ForwardingFileIo(NioFileIo.INSTANCE) {
+            @Override
+            public void createAndWrite(Path file, byte[] data) throws IOException {
+                throw new IOException("No space left on device");
+            }
+        };
+        assertThat(store.releaseAndTryRemove("a")).isTrue();
+        assertThat(store.exists("a").isExisting()).isFalse();
         assertThat(stateFiles()).isZero();
+        try (Stream<Path> left = Files.list(jm.layout.root().resolve("entries"))) {
+            assertThat(left).isEmpty();
+        }
     }
 
     /** Small state lives in the pointer: no state file, and removal is a single delete. */
