@@ -66,6 +66,48 @@ class LeadershipLockProcessTest {
         checkOneLeaderAtATime(Files.readAllLines(log, StandardCharsets.US_ASCII), KILLS + 1);
     }
 
+    /**
+     * A contender in this JVM blocked on another process's lock: closing it ends its wait; once
+     * the holder process is SIGKILLed, the kernel has dropped its lock and this JVM gets it.
+     */
+    @org.junit.jupiter.api.Test
+    void waitEndsOnCloseAndTheKernelDropsADeadHoldersLock() throws Exception {
+        Path root = tmp.resolve("meta");
+        Path log = tmp.resolve("leaders.log");
+        try {
+            start(root, log);
+            String holder = awaitLeader(log, 1, 1);
+            LeadershipLock waiting = new LeadershipLock(new PvcHaLayout(root).lockFile());
+            java.util.concurrent.CompletableFuture<Throwable> ended = new java.util.concurrent.CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    waiting.acquire();
+                    ended.complete(null);
+                } catch (Throwable e) {
+                    ended.complete(e);
+                }
+            });
+            t.start();
+            waiting.close();
+            assertThat(ended.get(HANG_GUARD_MS, java.util.concurrent.TimeUnit.MILLISECONDS))
+                    .isInstanceOf(InterruptedException.class);
+            assertThat(waiting.isHeld()).isFalse();
+
+            Process p = contenders.remove(holder);
+            p.destroyForcibly();
+            p.waitFor();
+            try (LeadershipLock next = new LeadershipLock(new PvcHaLayout(root).lockFile())) {
+                next.acquire();
+                assertThat(next.isHeld()).isTrue();
+            }
+        } finally {
+            for (Process p : contenders.values()) {
+                p.destroyForcibly();
+                p.waitFor();
+            }
+        }
+    }
+
     private void start(Path root, Path log) throws IOException {
         String id = "c" + nextId++;
         String cp = codeSource(LockContenderMain.class) + File.pathSeparator + codeSource(LeadershipLock.class);
