@@ -104,6 +104,13 @@ public final class LeadershipLock implements Closeable {
         }
     }
 
+    /** True once {@link #close()} was called: this object never holds the lock again. */
+    public boolean isClosed() {
+        synchronized (mon) {
+            return closed;
+        }
+    }
+
     /** True while this process holds the lock (false once released, closed or lost). */
     public boolean isHeld() {
         synchronized (mon) {

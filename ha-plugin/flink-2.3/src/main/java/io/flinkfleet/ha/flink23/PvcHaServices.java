@@ -53,6 +53,7 @@ public class PvcHaServices extends AbstractHaServices {
     private final EpochFence fence;
     private final DurableFiles files;
     private final Duration pollInterval;
+    private final PvcLeaderElectionDriverFactory driverFactory;
 
     public static PvcHaServices create(
             Configuration config, Executor ioExecutor, BlobStoreService blobStore, DurableFiles files) throws IOException {
@@ -79,7 +80,9 @@ public class PvcHaServices extends AbstractHaServices {
             c.set(ApplicationResultStoreOptions.STORAGE_PATH, applicationResults.stagingDir().toUri().toString());
             appStaging = FileSystemApplicationResultStore.fromConfiguration(c, ioExecutor);
         }
-        return new PvcHaServices(effective, ioExecutor, blobStore, layout, fence, files, poll,
+        PvcLeaderElectionDriverFactory driverFactory = new PvcLeaderElectionDriverFactory(layout, fence, files, poll,
+                effective.get(PvcHaOptions.LEADER_SERVER_PORT), leaderServerBindHost(effective));
+        return new PvcHaServices(effective, ioExecutor, blobStore, layout, fence, files, poll, driverFactory,
                 new FencedJobResultStore(FileSystemJobResultStore.fromConfiguration(effective, ioExecutor), jobStaging,
                         jobResults, ioExecutor),
                 new FencedApplicationResultStore(
@@ -95,11 +98,11 @@ public class PvcHaServices extends AbstractHaServices {
             EpochFence fence,
             DurableFiles files,
             Duration pollInterval,
+            PvcLeaderElectionDriverFactory driverFactory,
             FencedJobResultStore jobResultStore,
             FencedApplicationResultStore applicationResultStore) {
-        super(config, new PvcLeaderElectionDriverFactory(layout, fence, files, pollInterval,
-                        config.get(PvcHaOptions.LEADER_SERVER_PORT), leaderServerBindHost(config)), ioExecutor, blobStore,
-                jobResultStore, applicationResultStore);
+        super(config, driverFactory, ioExecutor, blobStore, jobResultStore, applicationResultStore);
+        this.driverFactory = driverFactory;
         this.layout = layout;
         this.fence = fence;
         this.files = files;
@@ -192,7 +195,9 @@ public class PvcHaServices extends AbstractHaServices {
 
     @Override
     protected void internalClose() {
-        // Drivers own their threads and are closed by the Default* services.
+        // Drivers own their threads and are closed by the Default* services; leadership (the
+        // lock) ends here, after Flink's cleanupAllData, which runs as the leader.
+        driverFactory.releaseLock();
     }
 
     /**

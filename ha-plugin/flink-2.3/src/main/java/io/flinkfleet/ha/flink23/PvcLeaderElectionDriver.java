@@ -84,8 +84,10 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
 
     private void campaign() {
         try {
-            LOG.info("Waiting for the leadership lock {}.", lock.file());
-            lock.acquire();
+            if (!lock.isHeld()) {
+                LOG.info("Waiting for the leadership lock {}.", lock.file());
+                lock.acquire();
+            }
             fence.attachLock(lock);
             long epoch = fence.acquire();
             LOG.info("Holding the leadership lock {}; took HA epoch {} ({}).", lock.file(), epoch, fence);
@@ -203,7 +205,11 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
         if (running.compareAndSet(true, false)) {
             LOG.info("Closing {}.", this);
             granted = false;
-            lock.close(); // also ends a standby's wait
+            if (!lock.isHeld()) {
+                lock.close(); // ends a standby's wait
+            }
+            // A held lock stays held: Flink closes the driver when its last contender leaves, then
+            // cleans up the HA data as the leader; the HA services release the lock when they close.
             executor.shutdownNow();
             if (server != null) {
                 server.close();

@@ -23,6 +23,13 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
     private final Duration pollInterval;
     private final int leaderServerPort;
     private final String leaderServerBindHost;
+    /**
+     * The lock outlives each driver: Flink closes the driver when its last contender leaves (at
+     * shutdown, before it cleans up the HA data), but the JobManager leads, and may clean up,
+     * until its HA services close ({@link #releaseLock()}).
+     */
+    private final java.util.concurrent.atomic.AtomicReference<LeadershipLock> lock =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval) {
         this(layout, fence, files, pollInterval, 0, "0.0.0.0");
@@ -46,7 +53,7 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
                 : null;
         try {
             return new PvcLeaderElectionDriver(new FileRecordStore(layout.leaders(), fence, files), fence,
-                    new LeadershipLock(layout.lockFile()), pollInterval, listener, server,
+                    lockForDriver(), pollInterval, listener, server,
                     () -> {
                         removeCrashLeftovers(layout.root());
                         try {
@@ -62,6 +69,23 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
                 server.close();
             }
             throw e;
+        }
+    }
+
+    private synchronized LeadershipLock lockForDriver() {
+        LeadershipLock l = lock.get();
+        if (l == null || l.isClosed()) {
+            l = new LeadershipLock(layout.lockFile());
+            lock.set(l);
+        }
+        return l;
+    }
+
+    /** Gives up leadership for good: called when the HA services close. */
+    public synchronized void releaseLock() {
+        LeadershipLock l = lock.getAndSet(null);
+        if (l != null) {
+            l.close();
         }
     }
 

@@ -43,8 +43,25 @@ class PvcLeaderElectionAndRetrievalTest {
         return readOnly::read;
     }
 
+    private final java.util.Map<PvcLeaderElectionDriver, PvcLeaderElectionDriverFactory> factories =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private PvcLeaderElectionDriver driver(PvcTestFixture jm, TestingLeaderElectionListener l) throws Exception {
-        return (PvcLeaderElectionDriver) new PvcLeaderElectionDriverFactory(jm.layout, jm.fence, jm.files, POLL).create(l);
+        PvcLeaderElectionDriverFactory f = new PvcLeaderElectionDriverFactory(jm.layout, jm.fence, jm.files, POLL);
+        PvcLeaderElectionDriver d = (PvcLeaderElectionDriver) f.create(l);
+        factories.put(d, f);
+        return d;
+    }
+
+    /** The JobManager shuts down: its driver closes, then its HA services release the lock. */
+    private void shutDown(PvcLeaderElectionDriver d) {
+        d.close();
+        factories.get(d).releaseLock();
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void releaseLocks() {
+        factories.values().forEach(PvcLeaderElectionDriverFactory::releaseLock);
     }
 
     /** TaskManagers without the volume follow the leader through the JobManager's leader server. */
@@ -97,7 +114,7 @@ class PvcLeaderElectionAndRetrievalTest {
                 assertThat(standby.fence.isAcquired()).isFalse();
                 assertThat(d.hasLeadership()).isTrue();
 
-                d.close(); // the leader lets go (a dead process's lock is dropped by the kernel)
+                shutDown(d); // the leader lets go (a dead process's lock is dropped by the kernel)
                 UUID s2 = l2.next(TestingLeaderElectionListener.Granted.class, WAIT).session();
                 assertThat(standby.fence.epoch()).isEqualTo(firstEpoch + 1);
                 d2.publishLeaderInformation("dispatcher", LeaderInformation.known(s2, "pekko://b"));
@@ -120,7 +137,7 @@ class PvcLeaderElectionAndRetrievalTest {
             assertThat(d.hasLeadership()).isTrue();
             assertThat(l2.pending()).isEmpty();
             // The next contender still gets the lock once the leader lets go.
-            d.close();
+            shutDown(d);
             TestingLeaderElectionListener l3 = new TestingLeaderElectionListener();
             try (PvcLeaderElectionDriver d3 = driver(PvcTestFixture.contender(tmp), l3)) {
                 l3.next(TestingLeaderElectionListener.Granted.class, WAIT);

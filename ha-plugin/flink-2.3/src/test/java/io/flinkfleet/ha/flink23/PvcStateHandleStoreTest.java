@@ -242,9 +242,12 @@ class PvcStateHandleStoreTest {
         assertThat(recovered.getAllAndLock()).isEmpty();
         assertThat(recovered.exists("a").isExisting()).isFalse();
         TestingLeaderElectionListener l = new TestingLeaderElectionListener();
-        try (PvcLeaderElectionDriver d = (PvcLeaderElectionDriver) new PvcLeaderElectionDriverFactory(
-                next.layout, next.fence, next.files, java.time.Duration.ofMillis(100)).create(l)) {
+        PvcLeaderElectionDriverFactory factory =
+                new PvcLeaderElectionDriverFactory(next.layout, next.fence, next.files, java.time.Duration.ofMillis(100));
+        try (PvcLeaderElectionDriver d = (PvcLeaderElectionDriver) factory.create(l)) {
             l.next(TestingLeaderElectionListener.Granted.class, java.time.Duration.ofSeconds(60));
+        } finally {
+            factory.releaseLock();
         }
         assertThat(stateFiles()).as("collected when the next leader took the lock").isZero();
         try (Stream<Path> left = Files.list(next.layout.root().resolve("entries"))) {
