@@ -212,6 +212,7 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
             // cleans up the HA data as the leader; the HA services release the lock when they close.
             executor.shutdownNow();
             if (server != null) {
+                LOG.info("Stopping the leader file server on port {}.", server.port());
                 server.close();
             }
         }

@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 
 /** Creates the {@link PvcLeaderElectionDriver}; only ever called in the JobManager. */
 public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFactory {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PvcLeaderElectionDriverFactory.class);
     private final PvcHaLayout layout;
     private final EpochFence fence;
     private final DurableFiles files;
@@ -51,6 +52,9 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
         LeaderFileServer server = leaderServerPort > 0
                 ? LeaderFileServer.start(leaderServerBindHost, leaderServerPort, layout.leaders())
                 : null;
+        if (server != null) {
+            LOG.info("Leader file server listening on {}:{}.", leaderServerBindHost, server.port());
+        }
         try {
             return new PvcLeaderElectionDriver(new FileRecordStore(layout.leaders(), fence, files), fence,
                     lockForDriver(), pollInterval, listener, server,
