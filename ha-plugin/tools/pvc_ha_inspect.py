@@ -9,7 +9,12 @@ result store entries. Exit code 0 when healthy, 2 when something needs an operat
 Flink 2.3.0 can leave `<job id>_DIRTY.json` in the job result store without an application
 id; every JobManager start then fails with "Application ID is missing in the recovered job
 result". --quarantine-dirty-without-application-id moves such files (never deletes them) to
-`<job result store>/quarantine/`, so the JobManager can start; the job's own HA data stays.
+`<job result store>/quarantine/`, so the JobManager can start, and keeps the job terminated:
+first a clean entry `<job id>.json` is committed (temp file, fsync, rename, directory fsync) so
+that the job id stays known as globally terminated, then the job's execution plan pointer
+(`execution-plans/<job id>`) is moved to `<metadata root>/quarantine/`, so the JobManager does
+not recover and rerun the job. Each step is a rename or an atomic write; rerunning after a crash
+finishes the job.
 
   python ha-plugin/tools/pvc_ha_inspect.py --storage-dir /flink-ha [--cluster-id ID] [--json]
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import struct
 import sys
 import zlib
@@ -64,6 +70,7 @@ def inspect(storage_dir: Path, cluster_id: str, meta_root: Path | None, jrs: Pat
     epochs = sorted(int(p.name.split("-")[1]) for p in (root / "epochs").glob("epoch-*")) if (root / "epochs").is_dir() else []
     report["latest_epoch"] = epochs[-1] if epochs else None
     report["temp_files"] = [str(p) for p in root.rglob(".tmp-*")] if root.is_dir() else []
+    report["pending_deletions"] = [str(p) for p in root.rglob(".deleting-*")] if root.is_dir() else []
     for p in sorted((root / "leader").glob("*")) if (root / "leader").is_dir() else []:
         if p.name.startswith("."):
             continue
@@ -102,7 +109,62 @@ def inspect(storage_dir: Path, cluster_id: str, meta_root: Path | None, jrs: Pat
         report["job_results"][p.name.split("_")[0].removesuffix(".json")] = entry
     if report["temp_files"]:
         report["notes"] = ["temp files are leftovers of a killed writer; the next JobManager removes them"]
+    if report["pending_deletions"]:
+        report.setdefault("notes", []).append(
+            "entries marked for deletion (.deleting-*) before a crash; the next leader finishes their removal")
     return report
+
+
+def _fsync_dir(d: Path) -> None:
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+
+
+def _move_durably(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    _fsync_dir(dst.parent.parent)
+    os.replace(src, dst)
+    _fsync_dir(dst.parent)
+    _fsync_dir(src.parent)
+
+
+def quarantine_dirty_without_application_id(report: dict) -> list[str]:
+    """Moves such dirty results aside while keeping their jobs terminated; returns what moved."""
+    moved = []
+    root = Path(report["metadata_root"])
+    for job_id, entry in report["job_results"].items():
+        if not entry.get("missing_application_id"):
+            continue
+        src = Path(entry["file"])
+        clean = src.parent / f"{job_id}.json"
+        # 1. The job id stays globally terminated: a clean entry (Flink reads clean entries only
+        #    to know that a job id is done; it never parses them at start).
+        if not clean.exists():
+            _write_atomically(clean, src.read_bytes())
+        # 2. Nothing left to recover: the execution plan pointer goes to quarantine.
+        plan = root / "execution-plans" / job_id
+        if plan.exists():
+            dst = root / "quarantine" / "execution-plans" / job_id
+            _move_durably(plan, dst)
+            moved.append(str(dst))
+        # 3. The dirty entry that stops every JobManager start goes to quarantine.
+        dst = src.parent / "quarantine" / src.name
+        _move_durably(src, dst)
+        moved.append(str(dst))
+    return moved
 
 
 def main() -> int:
@@ -117,15 +179,7 @@ def main() -> int:
 
     report = inspect(args.storage_dir, args.cluster_id, args.path, args.job_result_store)
     if args.quarantine_dirty_without_application_id:
-        moved = []
-        for entry in report["job_results"].values():
-            if entry.get("missing_application_id"):
-                src = Path(entry["file"])
-                dst = src.parent / "quarantine" / src.name
-                dst.parent.mkdir(exist_ok=True)
-                src.rename(dst)
-                moved.append(str(dst))
-        report["quarantined"] = moved
+        report["quarantined"] = quarantine_dirty_without_application_id(report)
         report["problems"] = [p for p in report["problems"] if "without application id" not in p]
     if args.json:
         print(json.dumps(report, indent=2))

@@ -8,6 +8,7 @@ conf/config.yaml and its own tmp, pid and log dirs.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -20,6 +21,14 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
+
+# The one exactly-once oracle (also used by the Ansible check module and the rollout scenario),
+# imported the way Ansible sees module_utils.
+import ansible.module_utils  # noqa: E402
+
+if str(REPO / "module_utils") not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(str(REPO / "module_utils"))
+from ansible.module_utils._flink_output import check_exactly_once, read_committed  # noqa: E402,F401
 HA_PLUGIN = REPO / "ha-plugin"
 PLUGIN_JAR = HA_PLUGIN / "flink-2.3" / "target" / "flinkfleet-ha-flink-2.3-0.1.0-SNAPSHOT.jar"
 JOB_JAR = HA_PLUGIN / "test-job" / "target" / "flinkfleet-ha-test-job.jar"
@@ -27,8 +36,55 @@ JOB_CLASS = "io.flinkfleet.ha.testjob.SequenceJob"
 PVC_FACTORY = "io.flinkfleet.ha.flink23.PvcHaServicesFactory"
 
 
+def cache_dir() -> Path:
+    return Path(os.environ.get("FLINKFLEET_CACHE") or Path.home() / ".cache/flinkfleet")
+
+
 def flink_home() -> Path:
-    return Path(os.environ.get("FLINK_HOME", Path.home() / ".cache/flinkfleet/flink/2.3.0"))
+    return Path(os.environ.get("FLINK_HOME") or cache_dir() / "flink/2.3.0")
+
+
+# --- Every process we start is recorded, so that reap.py can end what an interrupted run left --
+
+def registry_path() -> Path:
+    return cache_dir() / "ha-it" / "processes.json"
+
+
+def proc_start_time(pid: int) -> str | None:
+    """The kernel's start time of pid (field 22 of /proc/<pid>/stat), None if it is gone.
+
+    Stays the same across exec (the launcher script execs java), unlike the command line, and a
+    reused pid gets a different one: pid + start time names one process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _update_registry(change) -> None:
+    path = registry_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            entries = json.loads(path.read_text()) if path.exists() else []
+        except ValueError:
+            entries = []
+        entries = change(entries)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(entries, indent=1))
+        os.replace(tmp, path)
+
+
+def record_process(pid: int, name: str, cmd: list[str]) -> None:
+    entry = {"pid": pid, "start_time": proc_start_time(pid), "name": name, "cmdline": cmd,
+             "recorded_by": os.getpid()}
+    _update_registry(lambda entries: [e for e in entries if e.get("pid") != pid] + [entry])
+
+
+def forget_process(pid: int) -> None:
+    _update_registry(lambda entries: [e for e in entries if e.get("pid") != pid])
 
 
 def ensure_jars() -> None:
@@ -182,6 +238,7 @@ class Proc:
         self.popen = subprocess.Popen(cmd, stdout=self._fh, stderr=subprocess.STDOUT, env=env,
                                       start_new_session=True)
         self.pid = self.popen.pid
+        record_process(self.pid, name, cmd)
 
     def jvm_cmdline(self, timeout: float = 60) -> list[str] | None:
         """The JVM's argv once the launcher script has exec'd java (None if it never does)."""
@@ -209,13 +266,16 @@ class Proc:
                 pass
         self.popen.wait(timeout=30)
         self._fh.close()
+        forget_process(self.pid)
         return t
 
     def wait_exit(self, timeout: float) -> int | None:
         try:
-            return self.popen.wait(timeout=timeout)
+            rc = self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+        # Its process group may still hold children (helper JVMs): kill9() forgets it later.
+        return rc
 
 
 class Rest:
@@ -283,34 +343,8 @@ def submit_job(work: FlinkWork, *job_args: str) -> str:
 
 
 def read_output(out_dir: Path) -> list[tuple[int, int, int]]:
-    """Committed sink output only: FileSink keeps uncommitted files hidden (leading dot)."""
-    rows = []
-    for f in sorted(out_dir.rglob("*")):
-        if f.is_file() and not f.name.startswith("."):
-            for line in f.read_text().splitlines():
-                seq, key, count = line.split(",")
-                rows.append((int(seq), int(key), int(count)))
-    return rows
-
-
-def check_exactly_once(rows: list[tuple[int, int, int]]) -> str | None:
-    """None if rows are a gap-free prefix 0..n-1 with no duplicates and per-key counts 1..k."""
-    if not rows:
-        return "no committed output"
-    seqs = sorted(r[0] for r in rows)
-    if len(set(seqs)) != len(seqs):
-        dups = len(seqs) - len(set(seqs))
-        return f"{dups} duplicated records"
-    if seqs != list(range(len(seqs))):
-        missing = sorted(set(range(seqs[-1] + 1)) - set(seqs))
-        return f"missing records, first {missing[:5]} (of {len(missing)})"
-    per_key: dict[int, list[int]] = {}
-    for seq, key, count in sorted(rows):
-        per_key.setdefault(key, []).append(count)
-    for key, counts in per_key.items():
-        if counts != list(range(1, len(counts) + 1)):
-            return f"keyed state of key {key} not restored exactly once"
-    return None
+    """Committed sink output only (module_utils/_flink_output.py: hidden files are uncommitted)."""
+    return read_committed(str(out_dir))
 
 
 # --- The failover scenario, shared by the test, the soak run and the benchmark -------------

@@ -62,7 +62,30 @@ def test_dirty_result_without_application_id_is_flagged_and_quarantined(tmp_path
     (jrs / "j3_DIRTY.json").write_text(json.dumps({"version": 1, "result": {"id": "j3", "application-id": "a1"}}))
     rc, rep = run(tmp_path)
     assert rc == 2 and any("without application id" in p for p in rep["problems"])
+    root = tmp_path / "c1" / "pvc-ha"
+    (root / "execution-plans").mkdir()
+    (root / "execution-plans" / "j2").write_bytes(frame(b"plan of j2"))
+    (root / "execution-plans" / "j3").write_bytes(frame(b"plan of j3"))
     rc, rep = run(tmp_path, "--quarantine-dirty-without-application-id")
     assert rc == 0
     assert (jrs / "quarantine" / "j2_DIRTY.json").exists()
+    assert not (jrs / "j2_DIRTY.json").exists()
     assert (jrs / "j3_DIRTY.json").exists()
+    # The terminated job stays terminated: its id is known as done (clean entry) and its
+    # execution plan is no longer there to be recovered and rerun.
+    assert json.loads((jrs / "j2.json").read_text())["result"]["id"] == "j2"
+    assert not (root / "execution-plans" / "j2").exists()
+    assert (root / "quarantine" / "execution-plans" / "j2").exists()
+    assert (root / "execution-plans" / "j3").exists()
+    rc, rep = run(tmp_path)
+    assert rc == 0, rep["problems"]
+    assert rep["execution_plans"] == ["j3"]
+    assert rep["job_results"]["j2"]["state"] == "clean"
+
+
+def test_pending_deletions_are_reported(tmp_path):
+    root = layout(tmp_path)
+    (root / "jobs" / "j1" / "checkpoints" / f".deleting-checkpoint-{3:019d}").write_bytes(frame(b"h"))
+    rc, rep = run(tmp_path)
+    assert rc == 0
+    assert len(rep["pending_deletions"]) == 1

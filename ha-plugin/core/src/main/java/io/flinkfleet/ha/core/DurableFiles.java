@@ -1,16 +1,13 @@
 package io.flinkfleet.ha.core;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -20,18 +17,36 @@ import java.util.UUID;
  * <p>A write is: temp file in the target's directory → write → fsync → atomic rename → fsync
  * the directory. A reader therefore sees either the old or the new file, never a torn one.
  * Temp files start with {@link #TEMP_PREFIX} and are ignored by every listing.
+ *
+ * <p>Every write, fsync, rename and unlink goes through a {@link FileIo}, so that a test can
+ * drop what was not synced at a simulated power cut; the {@link FaultSeam} lets a test stop a
+ * write after each {@link WriteStep}.
  */
 public final class DurableFiles {
     public static final String TEMP_PREFIX = ".tmp-";
 
     private final FaultSeam seam;
+    private final FileIo io;
 
     public DurableFiles() {
-        this(FaultSeam.NONE);
+        this(FaultSeam.NONE, NioFileIo.INSTANCE);
     }
 
     public DurableFiles(FaultSeam seam) {
+        this(seam, NioFileIo.INSTANCE);
+    }
+
+    public DurableFiles(FileIo io) {
+        this(FaultSeam.NONE, io);
+    }
+
+    public DurableFiles(FaultSeam seam, FileIo io) {
         this.seam = seam;
+        this.io = io;
+    }
+
+    public FileIo io() {
+        return io;
     }
 
     /**
@@ -49,18 +64,13 @@ public final class DurableFiles {
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
         boolean committed = false;
         try {
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.wrap(data);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                seam.after(WriteStep.TEMP_WRITTEN, target);
-                ch.force(true);
-            }
+            io.createAndWrite(temp, data);
+            seam.after(WriteStep.TEMP_WRITTEN, target);
+            io.force(temp);
             seam.after(WriteStep.TEMP_FSYNCED, target);
             beforeCommit.check();
             try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+                io.rename(temp, target);
             } catch (AtomicMoveNotSupportedException e) {
                 // Never fall back to a non-atomic copy: that is exactly the torn write we avoid.
                 throw e;
@@ -70,11 +80,16 @@ public final class DurableFiles {
             }
             committed = true;
             seam.after(WriteStep.RENAMED, target);
-            fsyncDirectory(dir);
+            io.fsyncDir(dir);
             seam.after(WriteStep.DIRECTORY_FSYNCED, target);
         } catch (IOException e) {
             if (!committed) {
-                Files.deleteIfExists(temp);
+                try {
+                    io.delete(temp);
+                } catch (IOException deleteFailure) {
+                    // Never let the clean-up hide the real outcome (e.g. an unknown commit).
+                    e.addSuppressed(deleteFailure);
+                }
                 throw e;
             }
             throw e instanceof CommitOutcomeUnknownException ? e : new CommitOutcomeUnknownException(target, e);
@@ -95,14 +110,12 @@ public final class DurableFiles {
      *
      * @throws FileAlreadyExistsException if someone else created it first
      */
-    public static void createExclusively(Path file, byte[] data) throws IOException {
+    public void createExclusively(Path file, byte[] data) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         createDirectoriesDurably(dir);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.wrap(data));
-            ch.force(true);
-        }
-        fsyncDirectory(dir);
+        io.createAndWrite(file, data);
+        io.force(file);
+        io.fsyncDir(dir);
     }
 
     /**
@@ -110,36 +123,73 @@ public final class DurableFiles {
      *
      * @throws CommitOutcomeUnknownException if the directory fsync failed after the unlink
      */
-    public static void deleteDurably(Path file) throws IOException {
-        if (Files.deleteIfExists(file)) {
+    public void deleteDurably(Path file) throws IOException {
+        deleteDurably(file, PreCommitCheck.NONE);
+    }
+
+    /** {@link #deleteDurably(Path)} with {@code beforeDelete} run right before the unlink. */
+    public void deleteDurably(Path file, PreCommitCheck beforeDelete) throws IOException {
+        beforeDelete.check();
+        if (io.delete(file)) {
             try {
-                fsyncDirectory(file.toAbsolutePath().getParent());
+                io.fsyncDir(file.toAbsolutePath().getParent());
             } catch (IOException e) {
                 throw new CommitOutcomeUnknownException(file, e);
             }
         }
     }
 
+    /**
+     * Atomically renames {@code from} over {@code to} in the same directory, durably, with
+     * {@code beforeCommit} run right before the rename.
+     *
+     * @throws CommitOutcomeUnknownException if the rename or the directory fsync failed
+     */
+    public void renameDurably(Path from, Path to, PreCommitCheck beforeCommit) throws IOException {
+        beforeCommit.check();
+        try {
+            io.rename(from, to);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new CommitOutcomeUnknownException(to, e);
+        }
+        try {
+            io.fsyncDir(to.toAbsolutePath().getParent());
+        } catch (IOException e) {
+            throw new CommitOutcomeUnknownException(to, e);
+        }
+    }
+
     /** Deletes a directory tree durably, deepest entries first; missing is fine. */
-    public static void deleteTreeDurably(Path root) throws IOException {
-        if (!Files.exists(root)) {
+    public void deleteTreeDurably(Path root) throws IOException {
+        deleteTreeDurably(root, PreCommitCheck.NONE);
+    }
+
+    /**
+     * Deletes a directory tree durably, deepest entries first, running {@code beforeEachDelete}
+     * right before every single unlink (a fencing check: a writer that lost leadership midway
+     * stops at the next entry).
+     */
+    public void deleteTreeDurably(Path root, PreCommitCheck beforeEachDelete) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        if (Files.isDirectory(root)) {
+        if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
             try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
                 for (Path p : entries) {
-                    deleteTreeDurably(p);
+                    deleteTreeDurably(p, beforeEachDelete);
                 }
             }
         }
-        deleteDurably(root);
+        deleteDurably(root, beforeEachDelete);
     }
 
     /**
      * Creates missing directories and fsyncs the parent of each one created, so that a file
      * committed inside a new directory is reachable after a power loss too.
      */
-    public static void createDirectoriesDurably(Path dir) throws IOException {
+    public void createDirectoriesDurably(Path dir) throws IOException {
         Path abs = dir.toAbsolutePath();
         if (Files.isDirectory(abs)) {
             return;
@@ -149,7 +199,7 @@ public final class DurableFiles {
             createDirectoriesDurably(parent);
         }
         try {
-            Files.createDirectory(abs);
+            io.createDirectory(abs);
         } catch (FileAlreadyExistsException e) {
             if (!Files.isDirectory(abs)) {
                 throw e;
@@ -157,22 +207,18 @@ public final class DurableFiles {
             return; // created concurrently by someone else, who syncs it
         }
         if (parent != null) {
-            fsyncDirectory(parent);
+            io.fsyncDir(parent);
         }
     }
 
     /** fsync of a directory, which makes renames and unlinks in it durable (Linux). */
-    public static void fsyncDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
+    public void fsyncDirectory(Path dir) throws IOException {
+        io.fsyncDir(dir);
     }
 
     /** fsync of one regular file. */
-    public static void fsyncFile(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
+    public void fsyncFile(Path file) throws IOException {
+        io.force(file);
     }
 
     /** Checked right before a commit; throws to abort it. */

@@ -10,29 +10,41 @@ import java.nio.file.Path;
 import java.time.Instant;
 
 /**
- * Epoch-based fencing for the single-writer (single JobManager) mode.
+ * Epoch-based fencing, the safety net behind the {@link LeadershipLock}.
  *
- * <p>A JobManager that becomes the writer takes the next epoch by exclusively creating
+ * <p>A JobManager that holds the leadership lock takes the next epoch by exclusively creating
  * {@code epochs/epoch-<n>} (19-digit zero-padded). Epoch numbers are taken strictly one after
  * another, so a writer holding epoch {@code e} has been superseded exactly when
  * {@code epoch-<e+1>} exists: the check is one {@code stat}, cheap enough to run before every
  * commit. Epoch files are never deleted (not even by a full cleanup), otherwise a zombie writer
  * could believe it is the newest again.
  *
- * <p>There is a window between the check and the rename in which a new writer can take over;
- * in single-JobManager mode the volume is ReadWriteOnce and the old process is gone before the
- * new one mounts it, so the window only matters for a misconfigured second JobManager, which
- * is then fenced at its next write or at the next watch tick.
+ * <p>With a lock {@link #attachLock attached}, an epoch can only be taken while the lock is
+ * held, and {@link #checkNotFenced()} (run right before every commit, delete and result write)
+ * first asserts that the lock is still held. A writer that lost the lock is fenced at its next
+ * check even before a new leader has taken an epoch.
  */
 public final class EpochFence {
     static final String PREFIX = "epoch-";
 
     private final Path epochsDir;
+    private final DurableFiles files;
     private volatile long epoch = -1;
     private volatile boolean fenced;
+    private volatile LeadershipLock lock;
 
     public EpochFence(Path epochsDir) {
+        this(epochsDir, new DurableFiles());
+    }
+
+    public EpochFence(Path epochsDir, DurableFiles files) {
         this.epochsDir = epochsDir;
+        this.files = files;
+    }
+
+    /** From now on, taking an epoch and every commit check require {@code lock} to be held. */
+    public void attachLock(LeadershipLock lock) {
+        this.lock = lock;
     }
 
     /** Takes the next epoch. Idempotent: a second call returns the epoch already held. */
@@ -40,13 +52,17 @@ public final class EpochFence {
         if (epoch >= 0) {
             return epoch;
         }
-        DurableFiles.createDirectoriesDurably(epochsDir);
+        LeadershipLock l = lock;
+        if (l != null && !l.isHeld()) {
+            throw new IllegalStateException("An epoch is only taken under the leadership lock " + l.file());
+        }
+        files.createDirectoriesDurably(epochsDir);
         long candidate = latestEpoch(epochsDir) + 1;
         byte[] owner = ("pid=" + ManagementFactory.getRuntimeMXBean().getName() + "\ncreated=" + Instant.now() + "\n")
                 .getBytes(StandardCharsets.UTF_8);
         while (true) {
             try {
-                DurableFiles.createExclusively(fileFor(candidate), owner);
+                files.createExclusively(fileFor(candidate), owner);
                 epoch = candidate;
                 return epoch;
             } catch (FileAlreadyExistsException e) {
@@ -75,7 +91,8 @@ public final class EpochFence {
             return true;
         }
         long e = epoch;
-        if (e >= 0 && Files.exists(fileFor(e + 1))) {
+        LeadershipLock l = lock;
+        if (e >= 0 && ((l != null && !l.isHeld()) || Files.exists(fileFor(e + 1)))) {
             fenced = true;
         }
         return fenced;
@@ -88,8 +105,13 @@ public final class EpochFence {
      */
     public void checkNotFenced() throws IOException {
         long e = epoch();
+        LeadershipLock l = lock;
+        if (l != null && !l.isHeld()) {
+            fenced = true;
+            l.checkHeld(e);
+        }
         if (isFenced()) {
-            throw new FencedException(e, "epoch file " + fileFor(e + 1) + " exists");
+            throw new FencedException(e, "epoch file " + fileFor(e + 1) + " exists or the leadership lock was lost");
         }
     }
 

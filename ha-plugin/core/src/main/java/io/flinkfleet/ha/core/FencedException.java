@@ -11,6 +11,6 @@ public class FencedException extends IOException {
 
     public FencedException(long ownEpoch, String detail) {
         super("Fenced: this JobManager holds epoch " + ownEpoch + " but " + detail
-                + "; a newer JobManager owns the HA metadata. Refusing to write.");
+                + "; this JobManager no longer leads. Refusing to write.");
     }
 }

@@ -87,9 +87,40 @@ public final class FileRecordStore {
 
     /** Deletes an entry durably, fenced. Missing entries are fine. */
     public void delete(String name) throws IOException {
+        Path file = pathOf(name);
         fence.checkNotFenced();
-        DurableFiles.deleteDurably(pathOf(name));
+        files.deleteDurably(file);
     }
+
+    /**
+     * Marks an entry for deletion by renaming it to {@code .deleting-<name>}, durably and fenced:
+     * readers no longer see it, and no data is written, so removal works on a full volume. The
+     * caller discards what the entry refers to, then {@link #deleteMarked deletes} the marker;
+     * markers left by a crash are collected by the next leader.
+     *
+     * @return the marker, or empty if there was no such entry
+     */
+    public Optional<Path> markForDeletion(String name) throws IOException {
+        Path from = pathOf(name);
+        Path to = dir.resolve(DELETING_PREFIX + name);
+        fence.checkNotFenced();
+        if (!Files.exists(from)) {
+            return Optional.empty();
+        }
+        files.renameDurably(from, to, fence::checkNotFenced);
+        return Optional.of(to);
+    }
+
+    /** Deletes a marker made by {@link #markForDeletion}, durably and fenced. */
+    public void deleteMarked(Path marker) throws IOException {
+        if (!marker.getFileName().toString().startsWith(DELETING_PREFIX)) {
+            throw new IllegalArgumentException("Not a deletion marker: " + marker);
+        }
+        files.deleteDurably(marker, fence::checkNotFenced);
+    }
+
+    /** Prefix of entries marked for deletion (hidden from listings). */
+    public static final String DELETING_PREFIX = ".deleting-";
 
     /** Removes temp files left by a crashed writer. Only the epoch holder calls this. */
     public int cleanupTempFiles() throws IOException {

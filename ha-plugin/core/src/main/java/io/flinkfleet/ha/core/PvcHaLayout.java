@@ -31,6 +31,13 @@ public final class PvcHaLayout {
         return root;
     }
 
+    /** The leadership lock file (an exclusive OS lock on it is leadership); never deleted. */
+    public Path lockFile() {
+        return root.resolve(LOCK_FILE);
+    }
+
+    public static final String LOCK_FILE = "leader.lock";
+
     public Path epochs() {
         return root.resolve("epochs");
     }

@@ -94,8 +94,8 @@ class DurableFilesTest {
     void deleteTreeRemovesEverything() throws IOException {
         Files.createDirectories(dir.resolve("a/b"));
         Files.writeString(dir.resolve("a/b/c"), "x");
-        DurableFiles.deleteTreeDurably(dir.resolve("a"));
+        new DurableFiles().deleteTreeDurably(dir.resolve("a"));
         assertThat(dir.resolve("a")).doesNotExist();
-        DurableFiles.deleteTreeDurably(dir.resolve("a")); // idempotent
+        new DurableFiles().deleteTreeDurably(dir.resolve("a")); // idempotent
     }
 }

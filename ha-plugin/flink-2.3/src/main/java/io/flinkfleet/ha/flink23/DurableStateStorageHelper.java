@@ -11,11 +11,7 @@ import org.apache.flink.util.InstantiationUtil;
 
 import java.io.IOException;
 import java.io.Serializable;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -35,8 +31,15 @@ public final class DurableStateStorageHelper<T extends Serializable> implements 
     private final String prefix;
     private final Optional<Path> localRoot;
     private final long inlineLimit;
+    private final DurableFiles files;
 
     public DurableStateStorageHelper(org.apache.flink.core.fs.Path root, String prefix, long inlineLimit) {
+        this(root, prefix, inlineLimit, new DurableFiles());
+    }
+
+    public DurableStateStorageHelper(
+            org.apache.flink.core.fs.Path root, String prefix, long inlineLimit, DurableFiles files) {
+        this.files = files;
         this.root = root;
         this.prefix = prefix;
         this.localRoot = PvcHaUtils.localPath(root.toString());
@@ -52,20 +55,17 @@ public final class DurableStateStorageHelper<T extends Serializable> implements 
         if (localRoot.isEmpty()) {
             return new FileSystemStateStorageHelper<T>(root, prefix).store(state);
         }
-        Path dir = localRoot.get();
-        DurableFiles.createDirectoriesDurably(dir);
-        Path file = dir.resolve(prefix + "-" + UUID.randomUUID());
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer buf = ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
+        Path file = localRoot.get().resolve(prefix + "-" + UUID.randomUUID());
+        try {
+            files.createExclusively(file, bytes); // write, fsync the file, fsync its directory
         } catch (IOException e) {
-            Files.deleteIfExists(file);
+            try {
+                files.io().delete(file);
+            } catch (IOException deleteFailure) {
+                e.addSuppressed(deleteFailure);
+            }
             throw e;
         }
-        DurableFiles.fsyncDirectory(dir);
         return new RetrievableStreamStateHandle<>(new org.apache.flink.core.fs.Path(file.toUri()), bytes.length);
     }
 }

@@ -60,7 +60,7 @@ public class PvcCheckpointRecoveryFactory implements CheckpointRecoveryFactory {
             throws Exception {
         PvcStateHandleStore<CompletedCheckpoint> store = new PvcStateHandleStore<>(
                 new FileRecordStore(layout.checkpoints(jobId.toHexString()), fence, files),
-                new DurableStateStorageHelper<>(storagePath, COMPLETED_CHECKPOINT_PREFIX, inlineLimit),
+                new DurableStateStorageHelper<>(storagePath, COMPLETED_CHECKPOINT_PREFIX, inlineLimit, files),
                 name -> PvcHaLayout.checkpointId(name) >= 0);
         Collection<CompletedCheckpoint> checkpoints =
                 DefaultCompletedCheckpointStoreUtils.retrieveCompletedCheckpoints(store, PvcCheckpointStoreUtil.INSTANCE);

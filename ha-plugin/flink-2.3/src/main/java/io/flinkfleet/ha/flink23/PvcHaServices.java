@@ -30,6 +30,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 
 /**
@@ -52,22 +53,41 @@ public class PvcHaServices extends AbstractHaServices {
     private final EpochFence fence;
     private final DurableFiles files;
     private final Duration pollInterval;
+    private final PvcLeaderElectionDriverFactory driverFactory;
 
     public static PvcHaServices create(
             Configuration config, Executor ioExecutor, BlobStoreService blobStore, DurableFiles files) throws IOException {
         PvcHaUtils.checkMode(config);
         PvcHaLayout layout = PvcHaUtils.layout(config);
         Duration poll = PvcHaUtils.pollInterval(config);
-        EpochFence fence = new EpochFence(layout.epochs());
+        EpochFence fence = new EpochFence(layout.epochs(), files);
         Configuration effective = withResultRetention(config);
-        ResultStoreDurability jobResults = new ResultStoreDurability(fence,
-                PvcHaUtils.localPath(jobResultStorePath(effective)));
-        ResultStoreDurability applicationResults = new ResultStoreDurability(fence,
-                PvcHaUtils.localPath(applicationResultStorePath(effective)));
-        return new PvcHaServices(effective, ioExecutor, blobStore, layout, fence, files, poll,
-                new FencedJobResultStore(FileSystemJobResultStore.fromConfiguration(effective, ioExecutor), jobResults),
+        Optional<Path> jobBase = PvcHaUtils.localPath(jobResultStorePath(effective));
+        Optional<Path> appBase = PvcHaUtils.localPath(applicationResultStorePath(effective));
+        ResultStoreDurability jobResults = new ResultStoreDurability(fence, files, jobBase,
+                effective.get(JobResultStoreOptions.DELETE_ON_COMMIT));
+        ResultStoreDurability applicationResults = new ResultStoreDurability(fence, files, appBase,
+                effective.get(ApplicationResultStoreOptions.DELETE_ON_COMMIT));
+        FileSystemJobResultStore jobStaging = null;
+        if (jobBase.isPresent()) {
+            Configuration c = new Configuration(effective);
+            c.set(JobResultStoreOptions.STORAGE_PATH, jobResults.stagingDir().toUri().toString());
+            jobStaging = FileSystemJobResultStore.fromConfiguration(c, ioExecutor);
+        }
+        FileSystemApplicationResultStore appStaging = null;
+        if (appBase.isPresent()) {
+            Configuration c = new Configuration(effective);
+            c.set(ApplicationResultStoreOptions.STORAGE_PATH, applicationResults.stagingDir().toUri().toString());
+            appStaging = FileSystemApplicationResultStore.fromConfiguration(c, ioExecutor);
+        }
+        PvcLeaderElectionDriverFactory driverFactory = new PvcLeaderElectionDriverFactory(layout, fence, files, poll,
+                effective.get(PvcHaOptions.LEADER_SERVER_PORT), leaderServerBindHost(effective));
+        return new PvcHaServices(effective, ioExecutor, blobStore, layout, fence, files, poll, driverFactory,
+                new FencedJobResultStore(FileSystemJobResultStore.fromConfiguration(effective, ioExecutor), jobStaging,
+                        jobResults, ioExecutor),
                 new FencedApplicationResultStore(
-                        FileSystemApplicationResultStore.fromConfiguration(effective, ioExecutor), applicationResults));
+                        FileSystemApplicationResultStore.fromConfiguration(effective, ioExecutor), appStaging,
+                        applicationResults, ioExecutor));
     }
 
     private PvcHaServices(
@@ -78,11 +98,11 @@ public class PvcHaServices extends AbstractHaServices {
             EpochFence fence,
             DurableFiles files,
             Duration pollInterval,
+            PvcLeaderElectionDriverFactory driverFactory,
             FencedJobResultStore jobResultStore,
             FencedApplicationResultStore applicationResultStore) {
-        super(config, new PvcLeaderElectionDriverFactory(layout, fence, files, pollInterval,
-                        config.get(PvcHaOptions.LEADER_SERVER_PORT), leaderServerBindHost(config)), ioExecutor, blobStore,
-                jobResultStore, applicationResultStore);
+        super(config, driverFactory, ioExecutor, blobStore, jobResultStore, applicationResultStore);
+        this.driverFactory = driverFactory;
         this.layout = layout;
         this.fence = fence;
         this.files = files;
@@ -151,7 +171,7 @@ public class PvcHaServices extends AbstractHaServices {
         return new DefaultExecutionPlanStore<>(
                 new PvcStateHandleStore<ExecutionPlan>(
                         new FileRecordStore(layout.executionPlans(), fence, files),
-                        new DurableStateStorageHelper<>(storagePath(), EXECUTION_PLAN_PREFIX, inlineLimit())),
+                        new DurableStateStorageHelper<>(storagePath(), EXECUTION_PLAN_PREFIX, inlineLimit(), files)),
                 NoOpExecutionPlanStoreWatcher.INSTANCE,
                 PvcExecutionPlanStoreUtil.INSTANCE);
     }
@@ -161,7 +181,7 @@ public class PvcHaServices extends AbstractHaServices {
         return new DefaultApplicationStore<>(
                 new PvcStateHandleStore<ApplicationStoreEntry>(
                         new FileRecordStore(layout.applications(), fence, files),
-                        new DurableStateStorageHelper<>(storagePath(), APPLICATION_PREFIX, inlineLimit())),
+                        new DurableStateStorageHelper<>(storagePath(), APPLICATION_PREFIX, inlineLimit(), files)),
                 PvcApplicationStoreUtil.INSTANCE);
     }
 
@@ -175,7 +195,9 @@ public class PvcHaServices extends AbstractHaServices {
 
     @Override
     protected void internalClose() {
-        // Drivers own their threads and are closed by the Default* services.
+        // Drivers own their threads and are closed by the Default* services; leadership (the
+        // lock) ends here, after Flink's cleanupAllData, which runs as the leader.
+        driverFactory.releaseLock();
     }
 
     /**
@@ -184,22 +206,22 @@ public class PvcHaServices extends AbstractHaServices {
      */
     @Override
     protected void internalCleanup() throws Exception {
-        if (fence.isAcquired()) {
-            fence.checkNotFenced();
-        }
+        // Refused without leadership: no epoch held, lock lost or a newer epoch (throws).
+        fence.checkNotFenced();
         Path root = layout.root();
         if (!Files.isDirectory(root)) {
             return;
         }
         for (Path p : new Path[] {layout.leaders(), layout.executionPlans(), layout.applications(), layout.jobs()}) {
-            DurableFiles.deleteTreeDurably(p);
+            // Checked before every single unlink, not once for the whole tree.
+            files.deleteTreeDurably(p, fence::checkNotFenced);
         }
     }
 
     @Override
     protected void internalCleanupJobData(JobID jobID) throws Exception {
         fence.checkNotFenced();
-        DurableFiles.deleteTreeDurably(layout.job(jobID.toHexString()));
+        files.deleteTreeDurably(layout.job(jobID.toHexString()), fence::checkNotFenced);
         // Only this epoch's leader file; see PvcLeaderElectionDriver#deleteLeaderInformation.
         new PvcLeaderElectionDriverDeleter(new FileRecordStore(layout.leaders(), fence, files), fence)
                 .deleteOwn(getLeaderPathForJobManager(jobID));

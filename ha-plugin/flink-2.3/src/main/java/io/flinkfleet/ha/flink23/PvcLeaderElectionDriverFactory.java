@@ -4,6 +4,7 @@ import io.flinkfleet.ha.core.DurableFiles;
 import io.flinkfleet.ha.core.EpochFence;
 import io.flinkfleet.ha.core.FileRecordStore;
 import io.flinkfleet.ha.core.LeaderFileServer;
+import io.flinkfleet.ha.core.LeadershipLock;
 import io.flinkfleet.ha.core.PvcHaLayout;
 
 import org.apache.flink.runtime.leaderelection.LeaderElectionDriver;
@@ -16,12 +17,20 @@ import java.util.stream.Stream;
 
 /** Creates the {@link PvcLeaderElectionDriver}; only ever called in the JobManager. */
 public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFactory {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PvcLeaderElectionDriverFactory.class);
     private final PvcHaLayout layout;
     private final EpochFence fence;
     private final DurableFiles files;
     private final Duration pollInterval;
     private final int leaderServerPort;
     private final String leaderServerBindHost;
+    /**
+     * The lock outlives each driver: Flink closes the driver when its last contender leaves (at
+     * shutdown, before it cleans up the HA data), but the JobManager leads, and may clean up,
+     * until its HA services close ({@link #releaseLock()}).
+     */
+    private final java.util.concurrent.atomic.AtomicReference<LeadershipLock> lock =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval) {
         this(layout, fence, files, pollInterval, 0, "0.0.0.0");
@@ -43,12 +52,23 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
         LeaderFileServer server = leaderServerPort > 0
                 ? LeaderFileServer.start(leaderServerBindHost, leaderServerPort, layout.leaders())
                 : null;
+        if (server != null) {
+            LOG.info("Leader file server listening on {}:{}.", leaderServerBindHost, server.port());
+        }
         try {
-            PvcLeaderElectionDriver driver = new PvcLeaderElectionDriver(
-                    new FileRecordStore(layout.leaders(), fence, files), fence, pollInterval, listener, server);
-            removeCrashLeftovers(layout.root());
-            return driver;
-        } catch (Exception e) {
+            return new PvcLeaderElectionDriver(new FileRecordStore(layout.leaders(), fence, files), fence,
+                    lockForDriver(), pollInterval, listener, server,
+                    () -> {
+                        removeCrashLeftovers(layout.root());
+                        try {
+                            PvcPendingDeletions.collect(layout.root(), fence, files);
+                        } catch (java.io.IOException | RuntimeException e) {
+                            throw e;
+                        } catch (Exception e) {
+                            throw new java.io.IOException("Could not finish pending HA deletions", e);
+                        }
+                    });
+        } catch (RuntimeException e) {
             if (server != null) {
                 server.close();
             }
@@ -56,15 +76,32 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
         }
     }
 
-    /** Temp files of a writer killed mid-write; only the new epoch holder may remove them. */
-    private static void removeCrashLeftovers(Path root) throws java.io.IOException {
+    private synchronized LeadershipLock lockForDriver() {
+        LeadershipLock l = lock.get();
+        if (l == null || l.isClosed()) {
+            l = new LeadershipLock(layout.lockFile());
+            lock.set(l);
+        }
+        return l;
+    }
+
+    /** Gives up leadership for good: called when the HA services close. */
+    public synchronized void releaseLock() {
+        LeadershipLock l = lock.getAndSet(null);
+        if (l != null) {
+            l.close();
+        }
+    }
+
+    /** Temp files of a writer killed mid-write; only the new leader may remove them. */
+    private void removeCrashLeftovers(Path root) throws java.io.IOException {
         if (!Files.isDirectory(root)) {
             return;
         }
         try (Stream<Path> all = Files.walk(root)) {
             for (Path p : (Iterable<Path>) all::iterator) {
                 if (p.getFileName().toString().startsWith(DurableFiles.TEMP_PREFIX)) {
-                    Files.deleteIfExists(p);
+                    files.io().delete(p);
                 }
             }
         }

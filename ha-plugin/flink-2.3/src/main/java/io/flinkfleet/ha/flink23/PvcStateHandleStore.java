@@ -37,9 +37,10 @@ import java.util.function.Predicate;
  *   <li>A failed write discards the new state, except when the commit outcome is unknown: then
  *       it throws {@link PossibleInconsistentStateException} and keeps the state, which a
  *       restarted JobManager may reference.
- *   <li>Removal first marks the pointer as deleted (so a crash mid-removal never leaves a
- *       pointer to discarded state that recovery would try to read), discards the state, then
- *       deletes the pointer. Repeating a removal is harmless.
+ *   <li>Removal first marks the pointer for deletion by renaming it (so a crash mid-removal
+ *       never leaves a visible pointer to discarded state, and no data is written: removal works
+ *       on a full volume), discards the state, then deletes the marker. A marker left by a crash
+ *       is collected by the next leader when it takes the lock. Repeating a removal is harmless.
  *   <li>A corrupt pointer fails the read with an error naming the file; nothing is skipped.
  *   <li>There are no locks to release: only one JobManager (the epoch holder) ever writes.
  * </ul>
@@ -179,27 +180,18 @@ public class PvcStateHandleStore<T extends Serializable> implements StateHandleS
         if (r.isEmpty()) {
             return true;
         }
-        HaRecord record = r.get();
-        if (isInline(name, record)) {
-            // The state lives in the pointer: one durable delete and it is gone.
+        if (isInline(name, r.get())) {
+            // The state lives in the pointer: one durable unlink and it is gone.
             records.delete(name);
             return true;
         }
-        if (!record.markedForDeletion()) {
-            record = records.write(name, record.version(), true, record.payload());
+        // Hide the pointer first (a rename: no data written, works on a full volume), so that a
+        // crash mid-removal never leaves a visible pointer to discarded state; the next leader
+        // collects a marker left behind (PvcPendingDeletions).
+        Optional<java.nio.file.Path> marker = records.markForDeletion(name);
+        if (marker.isPresent()) {
+            PvcPendingDeletions.discardAndDelete(records, marker.get());
         }
-        RetrievableStateHandle<T> handle;
-        try {
-            handle = deserialize(name, record);
-        } catch (IOException e) {
-            // A marked entry whose handle cannot be read has nothing left to discard that we
-            // could find; remove the pointer rather than block cleanup forever.
-            LOG.warn("Removing undecodable HA pointer {}.", records.pathOf(name), e);
-            records.delete(name);
-            return true;
-        }
-        handle.discardState();
-        records.delete(name);
         return true;
     }
 

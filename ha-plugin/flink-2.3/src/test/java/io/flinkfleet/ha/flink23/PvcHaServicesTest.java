@@ -146,6 +146,54 @@ class PvcHaServicesTest {
         }
     }
 
+    /**
+     * Flink closes the leader election driver when the last contender leaves, then cleans up the
+     * HA data: the JobManager still leads then (the lock outlives the driver), so the cleanup runs;
+     * leadership ends when the services close, and another JobManager gets the lock.
+     */
+    @Test
+    void leadershipLastsUntilTheServicesCloseSoShutdownCleanupRuns() throws Exception {
+        PvcHaServices s = (PvcHaServices) new PvcHaServicesFactory().createHAServices(config(), Executors.directExecutor());
+        java.util.concurrent.BlockingQueue<java.util.UUID> granted = new java.util.concurrent.LinkedBlockingQueue<>();
+        org.apache.flink.runtime.leaderelection.LeaderElection election = s.getDispatcherLeaderElection();
+        election.startLeaderElection(new org.apache.flink.runtime.leaderelection.LeaderContender() {
+            @Override
+            public void grantLeadership(java.util.UUID session) {
+                granted.add(session);
+            }
+
+            @Override
+            public void revokeLeadership() {}
+
+            @Override
+            public void handleError(Exception e) {}
+        });
+        java.util.UUID session = granted.poll(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(session).isNotNull();
+        election.confirmLeadershipAsync(session, "pekko://dispatcher").get();
+        ApplicationStore store = s.getApplicationStore();
+        store.start();
+        store.putApplication(new TestingApplicationStoreEntry(new ApplicationID(), "a"));
+
+        election.close(); // the last contender leaves: Flink closes the driver
+        s.closeWithOptionalClean(true); // cleanupAllData as the leader, then close
+        assertThat(s.layout().applications()).doesNotExist();
+
+        io.flinkfleet.ha.core.LeadershipLock next = new io.flinkfleet.ha.core.LeadershipLock(s.layout().lockFile());
+        try {
+            java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    next.acquire();
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(next.isHeld()).isTrue();
+        } finally {
+            next.close();
+        }
+    }
+
     static final class TestingApplicationStoreEntry implements ApplicationStoreEntry {
         private static final long serialVersionUID = 1L;
         private final ApplicationID id;

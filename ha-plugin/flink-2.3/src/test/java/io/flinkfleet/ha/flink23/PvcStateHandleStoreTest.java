@@ -19,6 +19,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import io.flinkfleet.ha.core.FileIo;
+import io.flinkfleet.ha.core.NioFileIo;
+import io.flinkfleet.ha.core.TestingPowerCutFileIo;
+
+import java.io.IOException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -124,6 +129,60 @@ class PvcStateHandleStoreTest {
         assertThat(jm.restart().<String>store("entries").getAndLock("a").retrieveState()).isEqualTo("x");
     }
 
+    /** State in a separate file is durable before its pointer: fails without that file's fsyncs. */
+    @Test
+    void separateStateFileSurvivesPowerCut() throws Exception {
+        TestingPowerCutFileIo power = new TestingPowerCutFileIo(tmp);
+        jm.io = power;
+        store.addAndLock("a", "x".repeat(1000));
+        power.powerCut();
+        assertThat(jm.restart().<String>store("entries").getAndLock("a").retrieveState()).isEqualTo("x".repeat(1000));
+    }
+
+    /**
+     * An unknown commit outcome stays one even when removing the temp file fails too: the state
+     * a committed pointer may reference is kept (fails if the delete error replaces the outcome).
+     */
+    @Test
+    void failedTempDeleteKeepsTheUnknownOutcomeAndTheState() throws Exception {
+        jm.io = new FileIo() {
+            @Override
+            public void createAndWrite(Path file, byte[] data) throws IOException {
+                NioFileIo.INSTANCE.createAndWrite(file, data);
+            }
+
+            @Override
+            public void force(Path file) throws IOException {
+                NioFileIo.INSTANCE.force(file);
+            }
+
+            @Override
+            public void fsyncDir(Path dir) throws IOException {
+                NioFileIo.INSTANCE.fsyncDir(dir);
+            }
+
+            @Override
+            public void rename(Path from, Path to) throws IOException {
+                NioFileIo.INSTANCE.rename(from, to); // happened, but reported as failed (NFS retry)
+                throw new IOException("EIO after rename");
+            }
+
+            @Override
+            public boolean delete(Path path) throws IOException {
+                throw new IOException("EROFS");
+            }
+
+            @Override
+            public void createDirectory(Path dir) throws IOException {
+                NioFileIo.INSTANCE.createDirectory(dir);
+            }
+        };
+        assertThatThrownBy(() -> store.addAndLock("a", "x")).isInstanceOf(PossibleInconsistentStateException.class);
+        jm.io = NioFileIo.INSTANCE;
+        assertThat(stateFiles()).as("state a committed pointer references is kept").isEqualTo(1);
+        assertThat(jm.restart().<String>store("entries").getAndLock("a").retrieveState()).isEqualTo("x");
+    }
+
     @Test
     void corruptPointerFailsRecoveryNamingTheFile() throws Exception {
         store.addAndLock("a", "x");
@@ -160,16 +219,58 @@ class PvcStateHandleStoreTest {
     }
 
     /** A crash mid-removal must not leave a live pointer to discarded state. */
+    /**
+     * A crash right after the pointer was marked for deletion hides the entry at once, and the
+     * next leader collects the marker when it takes the lock: state discarded, marker gone.
+     */
     @Test
-    void crashAfterDeleteMarkerHidesEntryAndRemovalCompletesLater() throws Exception {
+    void entryMarkedForDeletionBeforeACrashIsCollectedOnStart() throws Exception {
         store.addAndLock("a", "x");
-        jm.crashAfter(WriteStep.DIRECTORY_FSYNCED); // the marker write is durable, then "crash"
+        jm.io = new PvcResultStoreTest.ForwardingFileIo(NioFileIo.INSTANCE) {
+            @Override
+            public void rename(Path from, Path to) throws IOException {
+                super.rename(from, to);
+                throw new PvcTestFixture.SimulatedCrash(WriteStep.RENAMED); // killed right after marking
+            }
+        };
         assertThatThrownBy(() -> store.releaseAndTryRemove("a")).isInstanceOf(PvcTestFixture.SimulatedCrash.class);
-        PvcStateHandleStore<String> recovered = jm.restart().store("entries");
+        jm.io = NioFileIo.INSTANCE;
+        assertThat(stateFiles()).as("state not discarded yet").isEqualTo(1);
+
+        PvcTestFixture next = PvcTestFixture.contender(tmp);
+        PvcStateHandleStore<String> recovered = next.store("entries");
         assertThat(recovered.getAllAndLock()).isEmpty();
         assertThat(recovered.exists("a").isExisting()).isFalse();
-        assertThat(recovered.releaseAndTryRemove("a")).isTrue();
+        TestingLeaderElectionListener l = new TestingLeaderElectionListener();
+        PvcLeaderElectionDriverFactory factory =
+                new PvcLeaderElectionDriverFactory(next.layout, next.fence, next.files, java.time.Duration.ofMillis(100));
+        try (PvcLeaderElectionDriver d = (PvcLeaderElectionDriver) factory.create(l)) {
+            l.next(TestingLeaderElectionListener.Granted.class, java.time.Duration.ofSeconds(60));
+        } finally {
+            factory.releaseLock();
+        }
+        assertThat(stateFiles()).as("collected when the next leader took the lock").isZero();
+        try (Stream<Path> left = Files.list(next.layout.root().resolve("entries"))) {
+            assertThat(left).isEmpty();
+        }
+    }
+
+    /** Removal writes no data before it frees space: it works on a full volume. */
+    @Test
+    void removalWorksOnAFullVolume() throws Exception {
+        store.addAndLock("a", "x");
+        jm.io = new PvcResultStoreTest.ForwardingFileIo(NioFileIo.INSTANCE) {
+            @Override
+            public void createAndWrite(Path file, byte[] data) throws IOException {
+                throw new IOException("No space left on device");
+            }
+        };
+        assertThat(store.releaseAndTryRemove("a")).isTrue();
+        assertThat(store.exists("a").isExisting()).isFalse();
         assertThat(stateFiles()).isZero();
+        try (Stream<Path> left = Files.list(jm.layout.root().resolve("entries"))) {
+            assertThat(left).isEmpty();
+        }
     }
 
     /** Small state lives in the pointer: no state file, and removal is a single delete. */

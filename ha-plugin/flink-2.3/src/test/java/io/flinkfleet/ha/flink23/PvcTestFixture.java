@@ -3,6 +3,8 @@ package io.flinkfleet.ha.flink23;
 import io.flinkfleet.ha.core.DurableFiles;
 import io.flinkfleet.ha.core.EpochFence;
 import io.flinkfleet.ha.core.FaultSeam;
+import io.flinkfleet.ha.core.FileIo;
+import io.flinkfleet.ha.core.NioFileIo;
 import io.flinkfleet.ha.core.FileRecordStore;
 import io.flinkfleet.ha.core.PvcHaLayout;
 import io.flinkfleet.ha.core.WriteStep;
@@ -19,17 +21,64 @@ final class PvcTestFixture {
     final PvcHaLayout layout;
     final EpochFence fence;
     volatile FaultSeam seam = FaultSeam.NONE;
-    final DurableFiles files = new DurableFiles((step, target) -> seam.after(step, target));
+    /** Where the file operations go; a test swaps in a power-cut or failing double. */
+    volatile FileIo io = NioFileIo.INSTANCE;
+    final DurableFiles files = new DurableFiles((step, target) -> seam.after(step, target), new FileIo() {
+        @Override
+        public void createAndWrite(Path file, byte[] data) throws IOException {
+            io.createAndWrite(file, data);
+        }
+
+        @Override
+        public void force(Path file) throws IOException {
+            io.force(file);
+        }
+
+        @Override
+        public void fsyncDir(Path dir) throws IOException {
+            io.fsyncDir(dir);
+        }
+
+        @Override
+        public void rename(Path from, Path to) throws IOException {
+            io.rename(from, to);
+        }
+
+        @Override
+        public boolean delete(Path path) throws IOException {
+            return io.delete(path);
+        }
+
+        @Override
+        public void createDirectory(Path dir) throws IOException {
+            io.createDirectory(dir);
+        }
+    });
 
     PvcTestFixture(Path root) throws IOException {
-        this.root = root;
-        this.layout = new PvcHaLayout(root.resolve("meta"));
-        this.fence = new EpochFence(layout.epochs());
-        fence.acquire();
+        this(root, true);
     }
 
+    private PvcTestFixture(Path root, boolean takeEpoch) throws IOException {
+        this.root = root;
+        this.layout = new PvcHaLayout(root.resolve("meta"));
+        this.fence = new EpochFence(layout.epochs(), files);
+        if (takeEpoch) {
+            fence.acquire();
+        }
+    }
+
+    /** A JobManager that has not taken an epoch: its leader election driver takes it under the lock. */
+    static PvcTestFixture contender(Path root) throws IOException {
+        return new PvcTestFixture(root, false);
+    }
+
+    /** The next JobManager on the same volume (same file IO double, new epoch). */
     PvcTestFixture restart() throws IOException {
-        return new PvcTestFixture(root);
+        PvcTestFixture next = new PvcTestFixture(root, false);
+        next.io = io;
+        next.fence.acquire();
+        return next;
     }
 
     org.apache.flink.core.fs.Path storage() {
@@ -43,7 +92,7 @@ final class PvcTestFixture {
 
     <T extends java.io.Serializable> PvcStateHandleStore<T> store(String dir, long inlineLimit) {
         return new PvcStateHandleStore<>(new FileRecordStore(layout.root().resolve(dir), fence, files),
-                new DurableStateStorageHelper<>(storage(), "state", inlineLimit));
+                new DurableStateStorageHelper<>(storage(), "state", inlineLimit, files));
     }
 
     /** Crash (no cleanup, as SIGKILL) after the given step, once. */

@@ -50,4 +50,9 @@ final class TestingLeaderElectionListener implements LeaderElectionDriver.Listen
         }
         return type.cast(e);
     }
+
+    /** Events not consumed yet (does not wait). */
+    java.util.List<Object> pending() {
+        return new java.util.ArrayList<>(events);
+    }
 }
