@@ -1,0 +1,260 @@
+"""The rollout's decisions (module_utils/_flink_rollout_plan.py), path by path."""
+
+import pytest
+
+from ansible.module_utils._flink_rollout_plan import (
+    RolloutPlanError,
+    healthy_record,
+    outcome,
+    parse_probe,
+    plan,
+    probe_pod,
+    probe_script,
+    result,
+    rollback,
+    run_probe,
+    upgrade,
+)
+
+from fakes import FakeClock
+
+MODES = ["last-state", "savepoint", "stateless"]
+REC = {"image": "reg/flink:v1", "revision": "A", "generation": 2, "rollback_point": "file:/d/checkpoints/j/chk-2",
+       "recorded_at": "2026-11-27T10:00:00"}
+STOP = "file:/d/savepoints/savepoint-stop"
+SAFETY = "file:/d/savepoints/savepoint-safe"
+CHK = "file:/d/checkpoints/j/chk-35"
+
+
+def sts(revision="A", generation=2, gate="passed", restore_path=""):
+    return {"exists": True, "revision": revision, "generation": generation, "gate": gate, "restore_path": restore_path}
+
+
+NO_STS = {"exists": False, "revision": "", "generation": 1, "restore_path": ""}
+
+
+# --- plan: what runs + what is asked -> action -----------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("current, record, desired, action, retry, generation", [
+    pytest.param(NO_STS, {}, "A", "create", False, 1, id="first-create"),
+    pytest.param(NO_STS, REC, "A", "create", False, 2, id="redeploy-onto-kept-pvc-resumes-its-generation"),
+    pytest.param(sts(), REC, "A", "unchanged", False, 2, id="deployed-and-gate-passed"),
+    pytest.param(sts(gate=None), REC, "A", "unchanged", False, 2, id="deployed-by-older-role-no-gate-annotation"),
+    pytest.param(sts(), REC, "B", "upgrade", False, 2, id="new-revision"),
+    pytest.param(sts(gate="pending"), {}, "A", "create", True, 2, id="failed-create-is-created-again"),
+    pytest.param(sts(gate=None), {}, "A", "create", True, 2, id="failed-create-by-older-role-is-created-again"),
+    pytest.param(sts(gate="pending"), {}, "B", "create", True, 2, id="failed-create-then-other-revision"),
+    pytest.param(sts("B", gate="pending"), REC, "B", "upgrade", True, 2, id="failed-upgrade-not-rolled-back"),
+    pytest.param(sts(generation=3, gate="pending"), REC, "A", "upgrade", True, 3, id="rollback-failed-new-generation"),
+    pytest.param(sts(gate="pending"), REC, "A", "upgrade", True, 2, id="rollback-failed-ha-data"),
+    pytest.param(sts(generation=3), REC, "A", "upgrade", True, 3, id="generation-differs-from-record"),
+])
+def test_plan(mode, current, record, desired, action, retry, generation):
+    out = plan(current, record, desired, mode)
+    assert (out["action"], out["retry"], out["generation"]) == (action, retry, generation), out["reason"]
+    assert out["gate_restore"] == "none" and out["reason"]
+
+
+def test_plan_keeps_the_generations_own_start_point_and_rejects_unknown_modes():
+    assert plan(sts("B", restore_path=STOP), REC, "C", "last-state")["restore_path"] == STOP
+    assert plan(NO_STS, REC, "A", "last-state")["restore_path"] == ""
+    with pytest.raises(RolloutPlanError, match="Unknown upgrade mode"):
+        plan(NO_STS, {}, "A", "blue-green")
+
+
+# --- upgrade: the old job stopped/savepointed -> generation, restore, this run's points -----------
+BEFORE = {"reachable": True, "job": {"id": "j", "state": "RUNNING"}, "latest_checkpoint": {"id": 35, "external_path": CHK}}
+
+
+@pytest.mark.parametrize("mode, before, stop, safety, generation, restore, gate, min_chk, sources", [
+    pytest.param("last-state", BEFORE, "", SAFETY, 2, "", "any", 35, ["safety savepoint", "checkpoint 35 before the upgrade"],
+                 id="last-state-with-safety-savepoint"),
+    pytest.param("last-state", BEFORE, "", "", 2, "", "any", 35, ["checkpoint 35 before the upgrade"],
+                 id="last-state-no-safety-savepoint"),
+    pytest.param("last-state", {"reachable": False}, "", "", 2, "", "none", "", [], id="last-state-jobmanager-unreachable"),
+    pytest.param("savepoint", BEFORE, STOP, "", 3, STOP, "path", "",
+                 ["stop-with-savepoint savepoint", "checkpoint 35 before the upgrade"], id="savepoint"),
+    pytest.param("stateless", BEFORE, "", "", 3, "", "none", "", ["checkpoint 35 before the upgrade"], id="stateless"),
+])
+def test_upgrade(mode, before, stop, safety, generation, restore, gate, min_chk, sources):
+    out = upgrade(mode, 2, "", before, stop, safety)
+    assert (out["generation"], out["restore_path"], out["gate_restore"], out["gate_min_checkpoint"]) == (
+        generation, restore, gate, min_chk)
+    assert [p["source"] for p in out["rollback_points"]] == sources
+    if restore:
+        assert out["gate_restore_path"] == restore
+
+
+# --- rollback: gate failed -> rollback decision and point ----------------------------------------
+def points(mode, stop=True, safety=True, checkpoint=True):
+    return upgrade(mode, 2, "", BEFORE if checkpoint else {}, STOP if stop and mode == "savepoint" else "",
+                   SAFETY if safety and mode == "last-state" else "")["rollback_points"]
+
+
+def volume(*present):
+    return lambda path: path in present
+
+
+@pytest.mark.parametrize("mode, phase, pts, exists, want_phase, generation, restore, source", [
+    # last-state: the HA data first (its newest checkpoint confirmed there), then this run's savepoint.
+    pytest.param("last-state", "ha", points("last-state"), volume(CHK), "ha", 2, "", "HA data", id="last-state-ha-usable"),
+    pytest.param("last-state", "point", points("last-state"), volume(CHK), "point", 3, SAFETY, "safety savepoint",
+                 id="last-state-ha-corrupt-safety-savepoint"),
+    pytest.param("last-state", "ha", points("last-state"), volume(), "point", 3, SAFETY, "safety savepoint",
+                 id="last-state-checkpoint-deleted-skips-ha"),
+    pytest.param("last-state", "point", points("last-state", safety=False), volume(CHK), "point", 3, CHK,
+                 "checkpoint 35 before the upgrade", id="last-state-ha-corrupt-retained-checkpoint"),
+    pytest.param("last-state", "point", points("last-state", safety=False), volume(REC["rollback_point"]), "point", 3,
+                 REC["rollback_point"], "rollback point recorded 2026-11-27T10:00:00", id="last-state-recorded-present"),
+    pytest.param("last-state", "ha", points("last-state", checkpoint=False, safety=False), volume(), "ha", 2, "",
+                 "HA data", id="last-state-no-checkpoint-yet"),
+    pytest.param("last-state", "ha", points("last-state"), None, "ha", 2, "", "HA data", id="last-state-no-probe"),
+    # savepoint: never the stale HA data of the stopped generation; the stop savepoint, unchecked.
+    pytest.param("savepoint", "ha", points("savepoint"), volume(), "point", 4, STOP, "stop-with-savepoint savepoint",
+                 id="savepoint-stop-savepoint"),
+    pytest.param("savepoint", "point", points("savepoint"), volume(CHK), "point", 4, STOP,
+                 "stop-with-savepoint savepoint", id="savepoint-second-attempt"),
+    pytest.param("savepoint", "ha", points("savepoint", stop=False), volume(CHK), "point", 4, CHK,
+                 "checkpoint 35 before the upgrade", id="savepoint-stop-failed-retained-checkpoint"),
+    # stateless: a fresh start unless a point is there.
+    pytest.param("stateless", "ha", points("stateless", checkpoint=False), None, "point", 4, "", "fresh start",
+                 id="stateless-fresh"),
+    pytest.param("stateless", "ha", points("stateless"), volume(CHK), "point", 4, CHK,
+                 "checkpoint 35 before the upgrade", id="stateless-checkpoint-there"),
+])
+def test_rollback(mode, phase, pts, exists, want_phase, generation, restore, source):
+    out = rollback("upgrade", mode, REC, 2 if mode == "last-state" else 3, pts, phase=phase, exists=exists)
+    assert out["rollback"] is True
+    assert (out["phase"], out["restore_path"], out["source"]) == (want_phase, restore, source), out["reason"]
+    assert out["generation"] == generation
+    assert out["gate_restore"] == ("path" if restore else ("any" if want_phase == "ha" and pts else "none"))
+
+
+def test_rollback_generation_is_past_every_generation_used():
+    out = rollback("upgrade", "savepoint", REC, 3, points("savepoint"), exists=volume())
+    assert out["generation"] == 4 and out["restore_path"] == STOP
+    assert rollback("upgrade", "last-state", dict(REC, generation=5), 2, points("last-state"), phase="point",
+                    exists=volume())["generation"] == 6
+
+
+@pytest.mark.parametrize("mode, pts", [
+    pytest.param("last-state", points("last-state", safety=False), id="last-state-checkpoint-and-recorded-deleted"),
+    pytest.param("savepoint", points("savepoint", stop=False), id="savepoint-no-stop-savepoint-all-deleted"),
+    pytest.param("stateless", points("stateless"), id="stateless-checkpoint-deleted"),
+])
+def test_rollback_point_deleted_is_a_named_error(mode, pts):
+    with pytest.raises(RolloutPlanError) as info:
+        rollback("upgrade", mode, REC, 3, pts, phase="point", exists=volume())
+    assert REC["rollback_point"] in info.value.msg and "chk-35" in info.value.msg
+    assert "left as it is" in info.value.msg
+    assert REC["rollback_point"] + " (rollback point recorded 2026-11-27T10:00:00)" in info.value.details["missing"]
+
+
+def test_rollback_unconfirmed_point_is_not_used():
+    with pytest.raises(RolloutPlanError, match="chk-2 .*not confirmed on the volume"):
+        rollback("upgrade", "last-state", REC, 2, [], phase="point", exists=None)
+
+
+@pytest.mark.parametrize("action, record, enabled, check_mode, reason", [
+    pytest.param("create", {}, True, False, "no earlier revision", id="create-failed"),
+    pytest.param("upgrade", {}, True, False, "no earlier revision", id="upgrade-never-healthy"),
+    pytest.param("upgrade", REC, False, False, "turned off", id="rollback-disabled"),
+    pytest.param("upgrade", REC, True, True, "check mode", id="check-mode"),
+])
+def test_no_rollback(action, record, enabled, check_mode, reason):
+    out = rollback(action, "savepoint", record, 3, points("savepoint"), rollback_enabled=enabled,
+                   check_mode=check_mode, exists=volume())
+    assert out["rollback"] is False and out["phase"] == "none" and reason in out["reason"]
+
+
+# --- outcome and result: every path reaches flink_cluster_result ---------------------------------
+RB_HA = {"rollback": True, "phase": "ha", "generation": 2, "restore_path": "", "source": "HA data"}
+RB_SP = {"rollback": True, "phase": "point", "generation": 4, "restore_path": STOP, "source": "stop-with-savepoint savepoint"}
+
+
+@pytest.mark.parametrize("action, check_mode, failed, rb, rb_failed, text", [
+    pytest.param("create", False, False, None, False, "created", id="create-gate-passed"),
+    pytest.param("upgrade", False, False, None, False, "upgraded", id="upgrade-gate-passed"),
+    pytest.param("unchanged", False, False, None, False, "unchanged", id="unchanged"),
+    pytest.param("upgrade", True, False, None, False, "would upgrade", id="check-mode"),
+    pytest.param("create", False, True, {"rollback": False}, False, "FAILED, no rollback", id="create-gate-failed"),
+    pytest.param("upgrade", False, True, RB_HA, False, "FAILED, rolled back (HA data)", id="rolled-back-ha"),
+    pytest.param("upgrade", False, True, RB_SP, False, "FAILED, rolled back (from %s)" % STOP, id="rolled-back-savepoint"),
+    pytest.param("upgrade", False, True, RB_SP, True, "FAILED, rollback failed", id="rollback-failed"),
+    pytest.param("upgrade", False, True, None, True, "FAILED, rollback failed", id="rollback-point-missing"),
+])
+def test_outcome_and_result(action, check_mode, failed, rb, rb_failed, text):
+    assert outcome(action, check_mode, failed, rb, rb_failed) == text
+    record = result("c1", action, "savepoint", "", "reg/flink:v2", text, "boom" if failed else "",
+                    {"gate": "flink"}, 12.34, rb)
+    assert record["failed"] is failed and record["result"] == text and record["old_image"] == "-"
+    assert record["mode"] == ("create" if action == "create" else "savepoint") and record["seconds"] == 12.3
+    assert ("rollback" in record) is bool(rb and rb.get("phase") in ("ha", "point"))
+
+
+def test_healthy_record_rollback_point():
+    gate = {"job_id": "j", "latest_checkpoint": {"id": 7, "external_path": CHK}}
+    base = ("img", "A", {}, {}, "d", "3", "", gate, "now")
+    assert healthy_record(*base)["rollback_point"] == CHK
+    assert healthy_record(*base[:6], STOP, *base[7:])["rollback_point"] == STOP
+    assert healthy_record(*base, rollback_point=SAFETY)["rollback_point"] == SAFETY
+    assert healthy_record(*base)["generation"] == 3
+
+
+# --- the volume probe ------------------------------------------------------------------------------
+def test_probe_script_and_parse():
+    script = probe_script([STOP, "file:///d/it's"])
+    assert "[ -f '/d/savepoints/savepoint-stop'/_metadata ]" in script and "'/d/it'\\''s'" in script
+    found = parse_probe("present /d/savepoints/savepoint-stop\nmissing /d/checkpoints/j/chk-35\n", [STOP, CHK, SAFETY])
+    assert found == {STOP: True, CHK: False, SAFETY: None}
+
+
+def test_probe_pod_is_restricted():
+    pod = probe_pod("p", "ns", "data", "img", "/flink-data", [STOP])
+    spec = pod["spec"]
+    assert spec["securityContext"]["runAsNonRoot"] and spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    container = spec["containers"][0]
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["volumeMounts"][0]["readOnly"] and spec["volumes"][0]["persistentVolumeClaim"]["claimName"] == "data"
+
+
+class FakeCore:
+    def __init__(self, phases, log="present /x\n", create_fails=0):
+        self.phases = list(phases)
+        self.log = log
+        self.create_fails = create_fails
+        self.calls = []
+
+    def delete_namespaced_pod(self, name, namespace, grace_period_seconds=None):
+        self.calls.append("delete")
+        raise RuntimeError("404")
+
+    def create_namespaced_pod(self, namespace, body):
+        self.calls.append("create")
+        if self.create_fails:
+            self.create_fails -= 1
+            raise RuntimeError("409 AlreadyExists")
+
+    def read_namespaced_pod(self, name, namespace):
+        phase = self.phases.pop(0) if len(self.phases) > 1 else self.phases[0]
+        return type("Pod", (), {"status": type("Status", (), {"phase": phase})()})()
+
+    def read_namespaced_pod_log(self, name, namespace, container=None):
+        return self.log
+
+
+@pytest.mark.parametrize("phases, create_fails, error", [
+    pytest.param(["Pending", "Running", "Succeeded"], 0, None, id="succeeds"),
+    pytest.param(["Succeeded"], 2, None, id="old-pod-still-terminating"),
+    pytest.param(["Pending", "Failed"], 0, "failed", id="pod-failed"),
+    pytest.param(["Pending"], 0, "did not finish within 5 s", id="never-finishes"),
+])
+def test_run_probe(phases, create_fails, error):
+    core, clock = FakeCore(phases, create_fails=create_fails), FakeClock()
+    pod = probe_pod("p", "ns", "data", "img", "/flink-data", ["/x"])
+    if error:
+        with pytest.raises(RolloutPlanError, match=error):
+            run_probe(core, pod, timeout=5, clock=clock, sleep=clock.sleep)
+    else:
+        assert run_probe(core, pod, timeout=5, clock=clock, sleep=clock.sleep) == "present /x\n"
+    assert core.calls[-1] == "delete"
