@@ -329,6 +329,9 @@ def run(params, check_mode=False, prober=volume_exists):
     if step == "rollback":
         unconfirmed = [p["path"] for p in rollback_candidates(params["upgrade_mode"], params["last_healthy"],
                                                               params["rollback_points"]) if not p.get("trusted")]
+        own = (params["last_healthy"] or {}).get("restore_path")
+        if own and own not in unconfirmed:
+            unconfirmed.append(own)
         exists = None
         if params["rollback_enabled"] and not check_mode and params["action"] == "upgrade":
             exists = prober(params, unconfirmed)

@@ -210,6 +210,11 @@ def rollback(action, upgrade_mode, last_healthy, attempted_generation, points=No
             out.update(rollback=True, phase="ha", generation=healthy_generation, source="HA data",
                        reason="last-state upgrade: the last healthy revision recovers from the HA data of generation %d"
                        % healthy_generation)
+            # The generation's own start point matters only when its HA data holds no checkpoint
+            # yet; a recorded path goes back into the configuration only when it is still there.
+            own = _norm(last_healthy.get("restore_path"))
+            if own and exists and exists(own) is True:
+                out["restore_path"] = own
             if checkpoint is not None:
                 out["gate_restore"] = "any"
                 out["gate_min_checkpoint"] = checkpoint["checkpoint_id"]
@@ -260,7 +265,9 @@ def healthy_record(image, revision, config, spec, config_digest, generation, res
 def outcome(action, check_mode=False, failed=False, rollback=None, rollback_failed=False):
     """The outcome text of a cluster's rollout."""
     if not failed:
-        return ("would " + action) if check_mode else (action + "d" if action != "unchanged" else action)
+        if action in ("unchanged", "none"):
+            return action
+        return ("would " + action) if check_mode else action + "d"
     rollback = rollback or {}
     if rollback_failed:
         return "FAILED, rollback failed"

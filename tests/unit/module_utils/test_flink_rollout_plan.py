@@ -258,3 +258,17 @@ def test_run_probe(phases, create_fails, error):
     else:
         assert run_probe(core, pod, timeout=5, clock=clock, sleep=clock.sleep) == "present /x\n"
     assert core.calls[-1] == "delete"
+
+
+@pytest.mark.parametrize("present, restore", [
+    pytest.param(True, STOP, id="own-start-point-present"),
+    pytest.param(False, "", id="own-start-point-deleted-never-applied"),
+])
+def test_rollback_ha_keeps_its_start_point_only_when_present(present, restore):
+    record = dict(REC, restore_path=STOP)
+    out = rollback("upgrade", "last-state", record, 2, points("last-state"), exists=volume(CHK, *([STOP] if present else [])))
+    assert (out["phase"], out["restore_path"]) == ("ha", restore)
+
+
+def test_unchanged_in_check_mode_stays_unchanged():
+    assert outcome("unchanged", check_mode=True) == "unchanged"
