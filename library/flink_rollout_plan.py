@@ -296,29 +296,39 @@ def argspec():
     )
 
 
-def volume_exists(params, paths):
-    """exists(path) for the rollback: on its first call one probe pod looks for all paths."""
-    if not paths or not params["probe_image"] or not params["namespace"] or not params["pvc"]:
-        return None
-    found = {}
+def volume_lookups(params, paths, scans):
+    """(exists, newest) for the rollback: on the first call one probe pod looks for everything."""
+    if not (paths or scans) or not params["probe_image"] or not params["namespace"] or not params["pvc"]:
+        return None, None
+    found, newest = {}, {}
+
+    def probe():
+        if found or newest:
+            return
+        from kubernetes import client as kube_client
+
+        from ansible.module_utils._flink_kube import api_client
+
+        core = kube_client.CoreV1Api(api_client(params["kubeconfig"], params["context"]))
+        pod = probe_pod("%s-probe-%s" % (params["pvc"][:40], uuid.uuid4().hex[:6]), params["namespace"],
+                        params["pvc"], params["probe_image"], params["data_dir"], paths,
+                        params["probe_pull_secret"], scans)
+        exists_map, newest_map = parse_probe(run_probe(core, pod, params["probe_timeout"]), paths, scans)
+        found.update(exists_map)
+        newest.update(newest_map)
 
     def exists(path):
-        if not found:
-            from kubernetes import client as kube_client
-
-            from ansible.module_utils._flink_kube import api_client
-
-            core = kube_client.CoreV1Api(api_client(params["kubeconfig"], params["context"]))
-            pod = probe_pod("%s-probe-%s" % (params["pvc"][:40], uuid.uuid4().hex[:6]), params["namespace"],
-                            params["pvc"], params["probe_image"], params["data_dir"], paths,
-                            params["probe_pull_secret"])
-            found.update(parse_probe(run_probe(core, pod, params["probe_timeout"]), paths))
+        probe()
         return found.get(path)
 
-    return exists
+    def newest_checkpoint(scan):
+        probe()
+        return newest.get(scan)
+
+    return exists, newest_checkpoint
 
 
-def run(params, check_mode=False, prober=volume_exists):
+def run(params, check_mode=False, prober=volume_lookups):
     step = params["step"]
     if step == "plan":
         return dict(changed=False, **plan(params["current"], params["last_healthy"], params["desired_revision"],
@@ -327,18 +337,19 @@ def run(params, check_mode=False, prober=volume_exists):
         return dict(changed=False, **upgrade(params["upgrade_mode"], params["generation"], params["restore_path"],
                                              params["before"], params["stop_location"], params["safety_location"]))
     if step == "rollback":
-        unconfirmed = [p["path"] for p in rollback_candidates(params["upgrade_mode"], params["last_healthy"],
-                                                              params["rollback_points"]) if not p.get("trusted")]
+        candidates = rollback_candidates(params["upgrade_mode"], params["last_healthy"], params["rollback_points"])
+        paths = [p["path"] for p in candidates if not p.get("trusted") and not p.get("scan")]
+        scans = [p["scan"] for p in candidates if p.get("scan")]
         own = (params["last_healthy"] or {}).get("restore_path")
-        if own and own not in unconfirmed:
-            unconfirmed.append(own)
-        exists = None
+        if own and own not in paths:
+            paths.append(own)
+        exists = newest = None
         if params["rollback_enabled"] and not check_mode and params["action"] == "upgrade":
-            exists = prober(params, unconfirmed)
+            exists, newest = prober(params, paths, scans)
         return dict(changed=False, **rollback(
             params["action"], params["upgrade_mode"], params["last_healthy"], params["generation"],
             params["rollback_points"], phase=params["phase"], rollback_enabled=params["rollback_enabled"],
-            check_mode=check_mode, exists=exists))
+            check_mode=check_mode, exists=exists, newest=newest))
     text = params["outcome"] or outcome(params["action"], check_mode, params["failed"], params["rollback"],
                                         params["rollback_failed"])
     return dict(changed=False, result=result(

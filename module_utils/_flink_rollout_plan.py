@@ -124,11 +124,17 @@ def upgrade(upgrade_mode, generation, restore_path, before=None, stop_location="
     points = []
     if stop_location:
         points.append({"path": stop_location, "source": "stop-with-savepoint savepoint", "trusted": True})
+    if latest.get("external_path"):
+        # The job went on checkpointing after this look (last-state, stateless): its newest
+        # checkpoint left on the volume is the exactly-once point, found by the probe.
+        points.append({"scan": _norm(latest["external_path"]).rstrip("/").rsplit("/", 1)[0],
+                       "source": "newest retained checkpoint of job %s" % ((before.get("job") or {}).get("id") or "?"),
+                       "checkpoint_id": latest.get("id")})
     if safety_location:
         points.append({"path": safety_location, "source": "safety savepoint", "trusted": True})
     if latest.get("external_path"):
         points.append({"path": latest["external_path"], "source": "checkpoint %s before the upgrade" % latest.get("id"),
-                       "trusted": False, "checkpoint_id": latest.get("id")})
+                       "trusted": False})
     out = {"generation": generation, "restore_path": _norm(restore_path), "gate_restore": "none",
            "gate_restore_path": "", "gate_min_checkpoint": "", "rollback_points": points}
     if upgrade_mode == "last-state":
@@ -145,35 +151,38 @@ def upgrade(upgrade_mode, generation, restore_path, before=None, stop_location="
 
 
 def rollback_candidates(upgrade_mode, last_healthy, points):
-    """The rollback's restore points, in order: this run's savepoints, this run's newest
-    checkpoint, then the point recorded with the last healthy revision."""
+    """The rollback's restore points, in order: this run's stop savepoint, the job's newest
+    retained checkpoint (a directory to scan), this run's safety savepoint, the checkpoint seen
+    before the upgrade, then the point recorded with the last healthy revision."""
     seen = set()
     out = []
     for point in list(points or []) + [
             {"path": (last_healthy or {}).get("rollback_point"), "source": "rollback point recorded %s" % (
                 (last_healthy or {}).get("recorded_at") or "with the last healthy revision"), "trusted": False}]:
-        path = _norm(point.get("path"))
-        if not path or path in seen:
+        key = _norm(point.get("scan")) or _norm(point.get("path"))
+        if not key or key in seen:
             continue
-        seen.add(path)
-        out.append(dict(point, path=path))
+        seen.add(key)
+        out.append(dict(point, path=_norm(point.get("path"))))
     return out
 
 
 def rollback(action, upgrade_mode, last_healthy, attempted_generation, points=None, phase="ha",
-             rollback_enabled=True, check_mode=False, exists=None):
+             rollback_enabled=True, check_mode=False, exists=None, newest=None):
     """What to do after a failed gate.
 
     phase ``ha``: the first attempt. After a last-state upgrade the last healthy revision goes
-    back at its own generation and recovers from the HA data, unless the newest checkpoint
-    before the upgrade is confirmed gone (the HA data then points at missing files). After a
-    savepoint or stateless upgrade the old job was stopped, so its HA data is stale (an older
-    checkpoint than the stop savepoint): go to phase ``point`` at once.
+    back at its own generation and recovers from the HA data, unless the probe finds no
+    checkpoint of the job left on the volume although one completed before the upgrade (the
+    HA data then points at missing files). After a savepoint or stateless upgrade the old job
+    was stopped or replaced in an older generation: go to phase ``point`` at once (its HA data
+    holds an older checkpoint than the stop savepoint).
 
     phase ``point``: a new generation, restored from the first usable rollback point
-    (rollback_candidates). exists(path) -> True/False/None confirms an untrusted point.
-    Stateless jobs without a point start fresh. With no usable point it raises
-    RolloutPlanError naming every point it tried; nothing has been applied then.
+    (rollback_candidates). exists(path) -> True/False/None confirms an untrusted point,
+    newest(dir) -> path/''/None finds the newest checkpoint with its _metadata in a directory.
+    Stateless jobs without any point start fresh. With no usable point it raises
+    RolloutPlanError naming every point it looked for; nothing has been applied then.
 
     Returns {rollback, phase, reason, generation, restore_path, gate_restore,
     gate_restore_path, gate_min_checkpoint, source, missing}."""
@@ -192,21 +201,29 @@ def rollback(action, upgrade_mode, last_healthy, attempted_generation, points=No
         return out
     candidates = rollback_candidates(upgrade_mode, last_healthy, points)
     healthy_generation = _int(last_healthy.get("generation"), 1)
-
     looked = {}
 
-    def confirmed(point):
+    def resolve(point):
+        """The point's path when it is usable, else ''."""
         if point.get("trusted"):
-            return True
-        if point["path"] not in looked:
-            looked[point["path"]] = exists(point["path"]) if exists else None
-            if looked[point["path"]] is False:
-                out["missing"].append("%s (%s)" % (point["path"], point["source"]))
-        return looked[point["path"]] is True
+            return point["path"]
+        key = point.get("scan") or point["path"]
+        if key not in looked:
+            if point.get("scan"):
+                found = newest(point["scan"]) if newest else None
+                looked[key] = found if found is None else _norm(found)
+                if looked[key] == "":
+                    out["missing"].append("a checkpoint in %s (%s)" % (point["scan"], point["source"]))
+            else:
+                found = exists(point["path"]) if exists else None
+                looked[key] = point["path"] if found is True else (None if found is None else "")
+                if found is False:
+                    out["missing"].append("%s (%s)" % (point["path"], point["source"]))
+        return looked[key] or ""
 
     if phase == "ha" and upgrade_mode == "last-state":
-        checkpoint = next((p for p in candidates if p.get("checkpoint_id") is not None), None)
-        if checkpoint is None or confirmed(checkpoint) or not exists:
+        scan = next((p for p in candidates if p.get("scan")), None)
+        if scan is None or resolve(scan) or looked.get(scan["scan"]) is None:
             out.update(rollback=True, phase="ha", generation=healthy_generation, source="HA data",
                        reason="last-state upgrade: the last healthy revision recovers from the HA data of generation %d"
                        % healthy_generation)
@@ -215,25 +232,25 @@ def rollback(action, upgrade_mode, last_healthy, attempted_generation, points=No
             own = _norm(last_healthy.get("restore_path"))
             if own and exists and exists(own) is True:
                 out["restore_path"] = own
-            if checkpoint is not None:
+            if scan is not None:
                 out["gate_restore"] = "any"
-                out["gate_min_checkpoint"] = checkpoint["checkpoint_id"]
+                out["gate_min_checkpoint"] = scan["checkpoint_id"]
             return out
     out["phase"] = "point"
     out["generation"] = max(healthy_generation, _int(attempted_generation, 1)) + 1
     for point in candidates:
-        if confirmed(point):
-            out.update(rollback=True, restore_path=point["path"], gate_restore="path", gate_restore_path=point["path"],
+        path = resolve(point)
+        if path:
+            out.update(rollback=True, restore_path=path, gate_restore="path", gate_restore_path=path,
                        source=point["source"],
-                       reason="a new generation %d resumes from the %s %s" % (out["generation"], point["source"],
-                                                                              point["path"]))
+                       reason="a new generation %d resumes from the %s %s" % (out["generation"], point["source"], path))
             return out
     if upgrade_mode == "stateless" and not out["missing"]:
         out.update(rollback=True, source="fresh start",
                    reason="stateless: a new generation %d starts fresh" % out["generation"])
         return out
-    tried = out["missing"] + ["%s (%s, not confirmed on the volume)" % (p["path"], p["source"])
-                              for p in candidates if looked.get(p["path"]) is None]
+    tried = out["missing"] + ["%s (%s, not confirmed on the volume)" % (p.get("scan") or p["path"], p["source"])
+                              for p in candidates if looked.get(p.get("scan") or p["path"], "") is None]
     raise RolloutPlanError(
         "No rollback point to resume the last healthy revision from: %s. The cluster is left as it is; "
         "restore from a savepoint by hand (flink_cluster_config execution.state-recovery.path)." % (
@@ -309,28 +326,50 @@ def volume_path(path):
     return "/" + path.strip("/")
 
 
-def probe_script(paths):
+def _quote(path):
+    return "'" + path.replace("'", "'\\''") + "'"
+
+
+def probe_script(paths, scans=()):
     """A shell script that prints 'present <path>' or 'missing <path>' for each point (a
-    checkpoint or savepoint is there when its _metadata file is)."""
+    checkpoint or savepoint is there when its _metadata file is) and 'checkpoint <path>' for
+    each checkpoint with its _metadata in the scanned directories."""
     lines = []
     for path in paths:
-        quoted = "'" + volume_path(path).replace("'", "'\\''") + "'"
+        where = volume_path(path)
         lines.append('if [ -f %s/_metadata ]; then echo "present %s"; else echo "missing %s"; fi' % (
-            quoted, volume_path(path), volume_path(path)))
+            _quote(where), where, where))
+    for scan in scans:
+        lines.append('for d in %s/chk-*; do if [ -f "$d/_metadata" ]; then echo "checkpoint $d"; fi; done' % (
+            _quote(volume_path(scan))))
+    lines.append("echo done")
     return "\n".join(lines) + "\n"
 
 
-def parse_probe(output, paths):
-    """{path: True/False/None} from the probe's output (None: the probe said nothing)."""
-    said = {}
-    for line in (output or "").splitlines():
+def parse_probe(output, paths, scans=()):
+    """({path: True/False/None}, {dir: newest checkpoint path/''/None}) from the probe's output
+    (None: the probe did not finish)."""
+    said, checkpoints = {}, {}
+    lines = (output or "").splitlines()
+    complete = "done" in [line.strip() for line in lines]
+    for line in lines:
         word, _sep, where = line.strip().partition(" ")
         if word in ("present", "missing"):
             said[where] = word == "present"
-    return {path: said.get(volume_path(path)) for path in paths}
+        elif word == "checkpoint":
+            base, _sep, name = where.rpartition("/")
+            number = _int(name[len("chk-"):], -1)
+            if number >= 0 and number > checkpoints.get(base, (-1, ""))[0]:
+                checkpoints[base] = (number, where)
+    found = {path: said.get(volume_path(path)) for path in paths}
+    newest = {}
+    for scan in scans:
+        hit = checkpoints.get(volume_path(scan))
+        newest[scan] = ("file:" + hit[1]) if hit else ("" if complete else None)
+    return found, newest
 
 
-def probe_pod(name, namespace, pvc, image, mount_path, paths, pull_secret=""):
+def probe_pod(name, namespace, pvc, image, mount_path, paths, pull_secret="", scans=()):
     """A Pod that mounts the data PVC read-only and looks for the points' _metadata files,
     under Pod Security 'restricted' (the image's flink user, uid 9999)."""
     spec = {
@@ -341,7 +380,7 @@ def probe_pod(name, namespace, pvc, image, mount_path, paths, pull_secret=""):
             "name": "probe",
             "image": image,
             "imagePullPolicy": "IfNotPresent",
-            "command": ["sh", "-c", probe_script(paths)],
+            "command": ["sh", "-c", probe_script(paths, scans)],
             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
             "volumeMounts": [{"name": "data", "mountPath": mount_path, "readOnly": True}],
             "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},

@@ -24,6 +24,8 @@ REC = {"image": "reg/flink:v1", "revision": "A", "generation": 2, "rollback_poin
 STOP = "file:/d/savepoints/savepoint-stop"
 SAFETY = "file:/d/savepoints/savepoint-safe"
 CHK = "file:/d/checkpoints/j/chk-35"
+CHK40 = "file:/d/checkpoints/j/chk-40"
+NEWEST = "newest retained checkpoint of job j"
 
 
 def sts(revision="A", generation=2, gate="passed", restore_path=""):
@@ -67,14 +69,14 @@ BEFORE = {"reachable": True, "job": {"id": "j", "state": "RUNNING"}, "latest_che
 
 
 @pytest.mark.parametrize("mode, before, stop, safety, generation, restore, gate, min_chk, sources", [
-    pytest.param("last-state", BEFORE, "", SAFETY, 2, "", "any", 35, ["safety savepoint", "checkpoint 35 before the upgrade"],
+    pytest.param("last-state", BEFORE, "", SAFETY, 2, "", "any", 35, [NEWEST, "safety savepoint", "checkpoint 35 before the upgrade"],
                  id="last-state-with-safety-savepoint"),
-    pytest.param("last-state", BEFORE, "", "", 2, "", "any", 35, ["checkpoint 35 before the upgrade"],
+    pytest.param("last-state", BEFORE, "", "", 2, "", "any", 35, [NEWEST, "checkpoint 35 before the upgrade"],
                  id="last-state-no-safety-savepoint"),
     pytest.param("last-state", {"reachable": False}, "", "", 2, "", "none", "", [], id="last-state-jobmanager-unreachable"),
     pytest.param("savepoint", BEFORE, STOP, "", 3, STOP, "path", "",
-                 ["stop-with-savepoint savepoint", "checkpoint 35 before the upgrade"], id="savepoint"),
-    pytest.param("stateless", BEFORE, "", "", 3, "", "none", "", ["checkpoint 35 before the upgrade"], id="stateless"),
+                 ["stop-with-savepoint savepoint", NEWEST, "checkpoint 35 before the upgrade"], id="savepoint"),
+    pytest.param("stateless", BEFORE, "", "", 3, "", "none", "", [NEWEST, "checkpoint 35 before the upgrade"], id="stateless"),
 ])
 def test_upgrade(mode, before, stop, safety, generation, restore, gate, min_chk, sources):
     out = upgrade(mode, 2, "", before, stop, safety)
@@ -95,35 +97,45 @@ def volume(*present):
     return lambda path: path in present
 
 
-@pytest.mark.parametrize("mode, phase, pts, exists, want_phase, generation, restore, source", [
-    # last-state: the HA data first (its newest checkpoint confirmed there), then this run's savepoint.
-    pytest.param("last-state", "ha", points("last-state"), volume(CHK), "ha", 2, "", "HA data", id="last-state-ha-usable"),
-    pytest.param("last-state", "point", points("last-state"), volume(CHK), "point", 3, SAFETY, "safety savepoint",
-                 id="last-state-ha-corrupt-safety-savepoint"),
-    pytest.param("last-state", "ha", points("last-state"), volume(), "point", 3, SAFETY, "safety savepoint",
-                 id="last-state-checkpoint-deleted-skips-ha"),
-    pytest.param("last-state", "point", points("last-state", safety=False), volume(CHK), "point", 3, CHK,
-                 "checkpoint 35 before the upgrade", id="last-state-ha-corrupt-retained-checkpoint"),
-    pytest.param("last-state", "point", points("last-state", safety=False), volume(REC["rollback_point"]), "point", 3,
-                 REC["rollback_point"], "rollback point recorded 2026-11-27T10:00:00", id="last-state-recorded-present"),
-    pytest.param("last-state", "ha", points("last-state", checkpoint=False, safety=False), volume(), "ha", 2, "",
-                 "HA data", id="last-state-no-checkpoint-yet"),
-    pytest.param("last-state", "ha", points("last-state"), None, "ha", 2, "", "HA data", id="last-state-no-probe"),
+def scan(newest_path):
+    """newest(dir): the newest checkpoint the probe found in /d/checkpoints/j ('' none, None no probe)."""
+    return None if newest_path is None else (lambda directory: newest_path if directory == "file:/d/checkpoints/j" else "")
+
+
+@pytest.mark.parametrize("mode, phase, pts, exists, newest, want_phase, generation, restore, source", [
+    # last-state: the HA data first, then the newest checkpoint left on the volume, then a savepoint.
+    pytest.param("last-state", "ha", points("last-state"), volume(), scan(CHK40), "ha", 2, "", "HA data",
+                 id="last-state-ha-usable"),
+    pytest.param("last-state", "ha", points("last-state"), None, None, "ha", 2, "", "HA data", id="last-state-no-probe"),
+    pytest.param("last-state", "ha", points("last-state", checkpoint=False, safety=False), volume(), scan(""), "ha", 2,
+                 "", "HA data", id="last-state-no-checkpoint-yet"),
+    pytest.param("last-state", "point", points("last-state"), volume(), scan(CHK40), "point", 3, CHK40, NEWEST,
+                 id="last-state-ha-corrupt-newest-checkpoint"),
+    pytest.param("last-state", "point", points("last-state"), volume(), scan(""), "point", 3, SAFETY, "safety savepoint",
+                 id="last-state-ha-corrupt-checkpoints-gone-safety-savepoint"),
+    pytest.param("last-state", "ha", points("last-state"), volume(), scan(""), "point", 3, SAFETY, "safety savepoint",
+                 id="last-state-checkpoints-gone-skips-ha"),
+    pytest.param("last-state", "point", points("last-state", safety=False), volume(CHK), None, "point", 3, CHK,
+                 "checkpoint 35 before the upgrade", id="last-state-ha-corrupt-checkpoint-before-present"),
+    pytest.param("last-state", "point", points("last-state", safety=False), volume(REC["rollback_point"]), scan(""),
+                 "point", 3, REC["rollback_point"], "rollback point recorded 2026-11-27T10:00:00",
+                 id="last-state-recorded-present"),
     # savepoint: never the stale HA data of the stopped generation; the stop savepoint, unchecked.
-    pytest.param("savepoint", "ha", points("savepoint"), volume(), "point", 4, STOP, "stop-with-savepoint savepoint",
-                 id="savepoint-stop-savepoint"),
-    pytest.param("savepoint", "point", points("savepoint"), volume(CHK), "point", 4, STOP,
+    pytest.param("savepoint", "ha", points("savepoint"), volume(), scan(CHK40), "point", 4, STOP,
+                 "stop-with-savepoint savepoint", id="savepoint-stop-savepoint"),
+    pytest.param("savepoint", "point", points("savepoint"), volume(CHK), scan(CHK40), "point", 4, STOP,
                  "stop-with-savepoint savepoint", id="savepoint-second-attempt"),
-    pytest.param("savepoint", "ha", points("savepoint", stop=False), volume(CHK), "point", 4, CHK,
-                 "checkpoint 35 before the upgrade", id="savepoint-stop-failed-retained-checkpoint"),
-    # stateless: a fresh start unless a point is there.
-    pytest.param("stateless", "ha", points("stateless", checkpoint=False), None, "point", 4, "", "fresh start",
+    pytest.param("savepoint", "ha", points("savepoint", stop=False), volume(CHK), scan(CHK40), "point", 4, CHK40,
+                 NEWEST, id="savepoint-stop-failed-newest-checkpoint"),
+    # stateless: the newest checkpoint if there is one, else a fresh start.
+    pytest.param("stateless", "ha", points("stateless", checkpoint=False), None, None, "point", 4, "", "fresh start",
                  id="stateless-fresh"),
-    pytest.param("stateless", "ha", points("stateless"), volume(CHK), "point", 4, CHK,
-                 "checkpoint 35 before the upgrade", id="stateless-checkpoint-there"),
+    pytest.param("stateless", "ha", points("stateless"), volume(), scan(CHK40), "point", 4, CHK40, NEWEST,
+                 id="stateless-newest-checkpoint"),
 ])
-def test_rollback(mode, phase, pts, exists, want_phase, generation, restore, source):
-    out = rollback("upgrade", mode, REC, 2 if mode == "last-state" else 3, pts, phase=phase, exists=exists)
+def test_rollback(mode, phase, pts, exists, newest, want_phase, generation, restore, source):
+    out = rollback("upgrade", mode, REC, 2 if mode == "last-state" else 3, pts, phase=phase, exists=exists,
+                   newest=newest)
     assert out["rollback"] is True
     assert (out["phase"], out["restore_path"], out["source"]) == (want_phase, restore, source), out["reason"]
     assert out["generation"] == generation
@@ -134,7 +146,7 @@ def test_rollback_generation_is_past_every_generation_used():
     out = rollback("upgrade", "savepoint", REC, 3, points("savepoint"), exists=volume())
     assert out["generation"] == 4 and out["restore_path"] == STOP
     assert rollback("upgrade", "last-state", dict(REC, generation=5), 2, points("last-state"), phase="point",
-                    exists=volume())["generation"] == 6
+                    exists=volume(), newest=scan(""))["generation"] == 6
 
 
 @pytest.mark.parametrize("mode, pts", [
@@ -144,8 +156,9 @@ def test_rollback_generation_is_past_every_generation_used():
 ])
 def test_rollback_point_deleted_is_a_named_error(mode, pts):
     with pytest.raises(RolloutPlanError) as info:
-        rollback("upgrade", mode, REC, 3, pts, phase="point", exists=volume())
+        rollback("upgrade", mode, REC, 3, pts, phase="point", exists=volume(), newest=scan(""))
     assert REC["rollback_point"] in info.value.msg and "chk-35" in info.value.msg
+    assert "a checkpoint in file:/d/checkpoints/j (newest retained checkpoint of job j)" in info.value.msg
     assert "left as it is" in info.value.msg
     assert REC["rollback_point"] + " (rollback point recorded 2026-11-27T10:00:00)" in info.value.details["missing"]
 
@@ -203,10 +216,15 @@ def test_healthy_record_rollback_point():
 
 # --- the volume probe ------------------------------------------------------------------------------
 def test_probe_script_and_parse():
-    script = probe_script([STOP, "file:///d/it's"])
+    script = probe_script([STOP, "file:///d/it's"], ["file:/d/checkpoints/j"])
     assert "[ -f '/d/savepoints/savepoint-stop'/_metadata ]" in script and "'/d/it'\\''s'" in script
-    found = parse_probe("present /d/savepoints/savepoint-stop\nmissing /d/checkpoints/j/chk-35\n", [STOP, CHK, SAFETY])
+    assert "for d in '/d/checkpoints/j'/chk-*" in script and script.endswith("echo done\n")
+    output = ("present /d/savepoints/savepoint-stop\nmissing /d/checkpoints/j/chk-35\n"
+              "checkpoint /d/checkpoints/j/chk-9\ncheckpoint /d/checkpoints/j/chk-40\ncheckpoint /d/checkpoints/j/chk-38\n")
+    found, newest = parse_probe(output + "done\n", [STOP, CHK, SAFETY], ["file:/d/checkpoints/j", "file:/d/checkpoints/k"])
     assert found == {STOP: True, CHK: False, SAFETY: None}
+    assert newest == {"file:/d/checkpoints/j": CHK40, "file:/d/checkpoints/k": ""}
+    assert parse_probe(output, [], ["file:/d/checkpoints/k"])[1] == {"file:/d/checkpoints/k": None}
 
 
 def test_probe_pod_is_restricted():
@@ -266,7 +284,8 @@ def test_run_probe(phases, create_fails, error):
 ])
 def test_rollback_ha_keeps_its_start_point_only_when_present(present, restore):
     record = dict(REC, restore_path=STOP)
-    out = rollback("upgrade", "last-state", record, 2, points("last-state"), exists=volume(CHK, *([STOP] if present else [])))
+    out = rollback("upgrade", "last-state", record, 2, points("last-state"), exists=volume(CHK, *([STOP] if present else [])),
+                   newest=scan(CHK40))
     assert (out["phase"], out["restore_path"]) == ("ha", restore)
 
 

@@ -36,31 +36,31 @@ def test_steps(kw, key, value):
 def test_rollback_probes_only_untrusted_points_once():
     seen = []
 
-    def prober(p, paths):
-        seen.append(paths)
-        return lambda path: path == "file:/d/checkpoints/j/chk-2"
+    def prober(p, paths, scans):
+        seen.append((paths, scans))
+        return (lambda path: path == "file:/d/checkpoints/j/chk-2"), (lambda scan: "")
 
     out = flink_rollout_plan.run(params(step="rollback", action="upgrade", last_healthy=REC, generation=2, phase="point",
                                         rollback_points=[{"path": "file:/d/chk-9", "source": "checkpoint 9",
                                                           "trusted": False, "checkpoint_id": 9}]), prober=prober)
-    assert seen == [["file:/d/chk-9", "file:/d/checkpoints/j/chk-2"]]
+    assert seen == [(["file:/d/chk-9", "file:/d/checkpoints/j/chk-2"], [])]
     assert out["restore_path"] == "file:/d/checkpoints/j/chk-2" and out["generation"] == 3
 
 
 def test_rollback_missing_point_fails_naming_it():
     with pytest.raises(FlinkfleetError, match="chk-2"):
         flink_rollout_plan.run(params(step="rollback", action="upgrade", last_healthy=REC, generation=2, phase="point"),
-                               prober=lambda p, paths: (lambda path: False))
+                               prober=lambda p, paths, scans: ((lambda path: False), (lambda scan: "")))
 
 
 def test_check_mode_decides_no_rollback_and_starts_no_probe():
     out = flink_rollout_plan.run(params(step="rollback", action="upgrade", last_healthy=REC), check_mode=True,
-                                 prober=lambda p, paths: pytest.fail("probe in check mode"))
+                                 prober=lambda p, paths, scans: pytest.fail("probe in check mode"))
     assert out["rollback"] is False
 
 
 def test_without_probe_inputs_nothing_is_confirmed():
-    assert flink_rollout_plan.volume_exists(params(), ["file:/x"]) is None
+    assert flink_rollout_plan.volume_lookups(params(), ["file:/x"], []) == (None, None)
 
 
 def test_documented_options_match_the_argument_spec():
