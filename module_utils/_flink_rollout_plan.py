@@ -45,13 +45,20 @@ def _int(value, default=0):
         return default
 
 
+def _bool(value):
+    """True/False from a bool or the strings a template may give ("True", "false", "yes")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on")
+    return bool(value)
+
+
 def _norm(path):
     return str(path or "").strip()
 
 
 def is_deployed(current, last_healthy):
     """Whether what runs is the last healthy revision at its generation, gate passed."""
-    if not current.get("exists"):
+    if not _bool(current.get("exists")):
         return False
     if not last_healthy or not last_healthy.get("revision"):
         return False
@@ -69,7 +76,7 @@ def plan(current, last_healthy, desired_revision, upgrade_mode):
     if upgrade_mode not in UPGRADE_MODES:
         raise RolloutPlanError("Unknown upgrade mode %r" % upgrade_mode)
     last_healthy = last_healthy or {}
-    exists = bool(current.get("exists"))
+    exists = _bool(current.get("exists"))
     healthy_generation = _int(last_healthy.get("generation"), 0)
     generation = _int(current.get("generation"), 0) if exists else 0
     generation = generation or healthy_generation or 1

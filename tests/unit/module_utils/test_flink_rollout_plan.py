@@ -57,6 +57,11 @@ def test_plan(mode, current, record, desired, action, retry, generation):
     assert out["gate_restore"] == "none" and out["reason"]
 
 
+@pytest.mark.parametrize("exists, action", [("False", "create"), ("True", "unchanged"), (False, "create")])
+def test_plan_reads_templated_booleans(exists, action):
+    assert plan(dict(sts(), exists=exists, generation="2"), REC, "A", "last-state")["action"] == action
+
+
 def test_plan_keeps_the_generations_own_start_point_and_rejects_unknown_modes():
     assert plan(sts("B", restore_path=STOP), REC, "C", "last-state")["restore_path"] == STOP
     assert plan(NO_STS, REC, "A", "last-state")["restore_path"] == ""
