@@ -23,11 +23,14 @@ description:
     used only when a short-lived pod that mounts the data PVC finds it (C(probe_image)).
     Fails, naming the points it looked for, when none is usable.
   - C(step=result) builds the record published as C(flink_cluster_result).
+  - C(step=find_savepoint) finds the savepoint of a stop-with-savepoint whose JobManager shut
+    down before reporting its location, the newest savepoint in C(savepoint_dir) completed
+    since C(not_before), looked for by a probe pod; fails clearly when there is none.
 options:
   step:
     description: Which decision.
     type: str
-    choices: [plan, upgrade, rollback, result]
+    choices: [plan, upgrade, rollback, result, find_savepoint]
     required: true
   upgrade_mode:
     description: How an upgrade keeps state.
@@ -153,6 +156,14 @@ options:
     description: Seconds the rollout took (step=result).
     type: float
     default: 0
+  savepoint_dir:
+    description: The savepoint directory (step=find_savepoint).
+    type: str
+    default: ""
+  not_before:
+    description: Epoch seconds when the stop was triggered (step=find_savepoint).
+    type: float
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -241,20 +252,27 @@ result:
   description: The cluster's result record (step=result).
   returned: step=result
   type: dict
+location:
+  description: The savepoint found on the volume (step=find_savepoint).
+  returned: step=find_savepoint
+  type: str
 """
 
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_rollout_plan import (
+    lost_savepoint,
     outcome,
     parse_probe,
+    pick_savepoint,
     plan,
     probe_pod,
     result,
     rollback,
     rollback_candidates,
     run_probe,
+    savepoint_probe_script,
     upgrade,
 )
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
@@ -262,7 +280,7 @@ from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 def argspec():
     return dict(
-        step=dict(type="str", choices=["plan", "upgrade", "rollback", "result"], required=True),
+        step=dict(type="str", choices=["plan", "upgrade", "rollback", "result", "find_savepoint"], required=True),
         upgrade_mode=dict(type="str", choices=["last-state", "savepoint", "stateless"], default="last-state"),
         current=dict(type="dict", default={}),
         last_healthy=dict(type="dict", default={}),
@@ -293,6 +311,8 @@ def argspec():
         error=dict(type="str", default=""),
         gate_result=dict(type="dict", default={}),
         seconds=dict(type="float", default=0),
+        savepoint_dir=dict(type="str", default=""),
+        not_before=dict(type="float", default=0),
     )
 
 
@@ -328,7 +348,22 @@ def volume_lookups(params, paths, scans):
     return exists, newest_checkpoint
 
 
-def run(params, check_mode=False, prober=volume_lookups):
+def savepoint_lookup(params):
+    """The probe's output for step=find_savepoint (None without probe inputs)."""
+    if not params["probe_image"] or not params["namespace"] or not params["pvc"] or not params["savepoint_dir"]:
+        return None
+    from kubernetes import client as kube_client
+
+    from ansible.module_utils._flink_kube import api_client
+
+    core = kube_client.CoreV1Api(api_client(params["kubeconfig"], params["context"]))
+    pod = probe_pod("%s-probe-%s" % (params["pvc"][:40], uuid.uuid4().hex[:6]), params["namespace"], params["pvc"],
+                    params["probe_image"], params["data_dir"], [], params["probe_pull_secret"],
+                    script=savepoint_probe_script(params["savepoint_dir"]))
+    return run_probe(core, pod, params["probe_timeout"])
+
+
+def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup):
     step = params["step"]
     if step == "plan":
         return dict(changed=False, **plan(params["current"], params["last_healthy"], params["desired_revision"],
@@ -350,6 +385,11 @@ def run(params, check_mode=False, prober=volume_lookups):
             params["action"], params["upgrade_mode"], params["last_healthy"], params["generation"],
             params["rollback_points"], phase=params["phase"], rollback_enabled=params["rollback_enabled"],
             check_mode=check_mode, exists=exists, newest=newest))
+    if step == "find_savepoint":
+        output = None if check_mode else savepoints(params)
+        found = pick_savepoint(output, params["not_before"]) if output is not None else None
+        return dict(changed=False, **lost_savepoint(found, params["savepoint_dir"], params["not_before"],
+                                                    params["error"]))
     text = params["outcome"] or outcome(params["action"], check_mode, params["failed"], params["rollback"],
                                         params["rollback_failed"])
     return dict(changed=False, result=result(

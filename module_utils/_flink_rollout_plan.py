@@ -376,7 +376,7 @@ def parse_probe(output, paths, scans=()):
     return found, newest
 
 
-def probe_pod(name, namespace, pvc, image, mount_path, paths, pull_secret="", scans=()):
+def probe_pod(name, namespace, pvc, image, mount_path, paths, pull_secret="", scans=(), script=None):
     """A Pod that mounts the data PVC read-only and looks for the points' _metadata files,
     under Pod Security 'restricted' (the image's flink user, uid 9999)."""
     spec = {
@@ -387,7 +387,7 @@ def probe_pod(name, namespace, pvc, image, mount_path, paths, pull_secret="", sc
             "name": "probe",
             "image": image,
             "imagePullPolicy": "IfNotPresent",
-            "command": ["sh", "-c", probe_script(paths, scans)],
+            "command": ["sh", "-c", script or probe_script(paths, scans)],
             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
             "volumeMounts": [{"name": "data", "mountPath": mount_path, "readOnly": True}],
             "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}},
@@ -444,3 +444,40 @@ def run_probe(core, pod, timeout=120, interval=1.0, clock=None, sleep=None):
             core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
         except Exception:
             pass
+
+
+def savepoint_probe_script(directory):
+    """A shell script that prints 'savepoint <mtime> <path>' for each complete savepoint
+    (its _metadata written) in the savepoint directory, then 'done'."""
+    return ('for d in %s/savepoint-*; do if [ -f "$d/_metadata" ]; then '
+            'echo "savepoint $(stat -c %%Y "$d/_metadata") $d"; fi; done\necho done\n' % _quote(volume_path(directory)))
+
+
+def pick_savepoint(output, not_before):
+    """The newest savepoint completed at or after not_before (epoch seconds) from the probe's
+    output, as file:<path>, or '' when there is none; None when the probe did not finish."""
+    lines = [line.strip() for line in (output or "").splitlines()]
+    if "done" not in lines:
+        return None
+    best = None
+    for line in lines:
+        parts = line.split(" ", 2)
+        if len(parts) != 3 or parts[0] != "savepoint":
+            continue
+        mtime = _int(parts[1], -1)
+        if mtime >= float(not_before) and (best is None or mtime > best[0]):
+            best = (mtime, parts[2])
+    return "file:" + best[1] if best else ""
+
+
+def lost_savepoint(found, directory, not_before, error):
+    """The stop's savepoint found on the volume, or RolloutPlanError saying what was lost."""
+    if found:
+        return {"location": found, "found_on_volume": True,
+                "reason": "the JobManager did not report the stop's savepoint (%s); found %s on the volume" % (
+                    error or "no answer", found)}
+    raise RolloutPlanError(
+        "Stop-with-savepoint did not report its savepoint (%s), and %s holds no savepoint completed since %s%s. "
+        "Nothing was changed on the cluster." % (
+            error or "no answer", directory, int(float(not_before)),
+            "" if found == "" else " (the probe pod did not finish)"))

@@ -5,14 +5,17 @@ import pytest
 from ansible.module_utils._flink_rollout_plan import (
     RolloutPlanError,
     healthy_record,
+    lost_savepoint,
     outcome,
     parse_probe,
+    pick_savepoint,
     plan,
     probe_pod,
     probe_script,
     result,
     rollback,
     run_probe,
+    savepoint_probe_script,
     upgrade,
 )
 
@@ -296,3 +299,36 @@ def test_rollback_ha_keeps_its_start_point_only_when_present(present, restore):
 
 def test_unchanged_in_check_mode_stays_unchanged():
     assert outcome("unchanged", check_mode=True) == "unchanged"
+
+
+# --- a stop-with-savepoint whose JobManager shut down before reporting the location ------------
+def test_savepoint_probe_script():
+    script = savepoint_probe_script("file:/d/savepoints")
+    assert "for d in '/d/savepoints'/savepoint-*" in script and 'stat -c %Y "$d/_metadata"' in script
+    assert script.endswith("echo done\n")
+
+
+@pytest.mark.parametrize("output, not_before, found", [
+    pytest.param("savepoint 100 /d/savepoints/savepoint-a\nsavepoint 205 /d/savepoints/savepoint-b\n"
+                 "savepoint 203 /d/savepoints/savepoint-c\ndone\n", 200, "file:/d/savepoints/savepoint-b",
+                 id="newest-since-the-trigger"),
+    pytest.param("savepoint 100 /d/savepoints/savepoint-a\ndone\n", 200, "", id="only-older-savepoints"),
+    pytest.param("done\n", 200, "", id="none"),
+    pytest.param("savepoint 205 /d/savepoints/savepoint-b\n", 200, None, id="probe-did-not-finish"),
+])
+def test_pick_savepoint(output, not_before, found):
+    assert pick_savepoint(output, not_before) == found
+
+
+@pytest.mark.parametrize("found, error", [
+    pytest.param("", "holds no savepoint completed since 200. Nothing was changed", id="none-on-volume"),
+    pytest.param(None, "the probe pod did not finish", id="probe-did-not-finish"),
+])
+def test_lost_savepoint_fails_clearly(found, error):
+    with pytest.raises(RolloutPlanError, match=error):
+        lost_savepoint(found, "file:/d/savepoints", 200.5, "status UNREACHABLE")
+
+
+def test_lost_savepoint_found():
+    out = lost_savepoint("file:/d/savepoints/savepoint-b", "file:/d/savepoints", 200, "status UNREACHABLE")
+    assert out["location"] == "file:/d/savepoints/savepoint-b" and out["found_on_volume"] is True

@@ -76,3 +76,13 @@ def test_documented_options_match_the_argument_spec():
         assert documented.get("type", "str") == option.get("type", "str"), name
         assert documented.get("default") == option.get("default"), name
         assert bool(documented.get("required")) == bool(option.get("required")), name
+
+
+def test_find_savepoint_step():
+    out = flink_rollout_plan.run(params(step="find_savepoint", savepoint_dir="file:/d/sp", not_before=200,
+                                        error="UNREACHABLE"),
+                                 savepoints=lambda p: "savepoint 201 /d/sp/savepoint-x\ndone\n")
+    assert out["location"] == "file:/d/sp/savepoint-x"
+    with pytest.raises(FlinkfleetError, match="holds no savepoint completed since 200"):
+        flink_rollout_plan.run(params(step="find_savepoint", savepoint_dir="file:/d/sp", not_before=200),
+                               savepoints=lambda p: "done\n")
