@@ -131,9 +131,10 @@ def upgrade(upgrade_mode, generation, restore_path, before=None, stop_location="
     points = []
     if stop_location:
         points.append({"path": stop_location, "source": "stop-with-savepoint savepoint", "trusted": True})
-    if latest.get("external_path"):
+    if _norm(latest.get("external_path")).startswith("file:"):
         # The job went on checkpointing after this look (last-state, stateless): its newest
-        # checkpoint left on the volume is the exactly-once point, found by the probe.
+        # checkpoint left on the volume is the exactly-once point, found by the probe (only
+        # file: checkpoints are on the volume; object storage is not looked into).
         points.append({"scan": _norm(latest["external_path"]).rstrip("/").rsplit("/", 1)[0],
                        "source": "newest retained checkpoint of job %s" % ((before.get("job") or {}).get("id") or "?"),
                        "checkpoint_id": latest.get("id")})
@@ -141,7 +142,7 @@ def upgrade(upgrade_mode, generation, restore_path, before=None, stop_location="
         points.append({"path": safety_location, "source": "safety savepoint", "trusted": True})
     if latest.get("external_path"):
         points.append({"path": latest["external_path"], "source": "checkpoint %s before the upgrade" % latest.get("id"),
-                       "trusted": False})
+                       "trusted": False, "checkpoint_id": latest.get("id")})
     out = {"generation": generation, "restore_path": _norm(restore_path), "gate_restore": "none",
            "gate_restore_path": "", "gate_min_checkpoint": "", "rollback_points": points}
     if upgrade_mode == "last-state":
@@ -179,9 +180,8 @@ def rollback(action, upgrade_mode, last_healthy, attempted_generation, points=No
     """What to do after a failed gate.
 
     phase ``ha``: the first attempt. After a last-state upgrade the last healthy revision goes
-    back at its own generation and recovers from the HA data, unless the probe finds no
-    checkpoint of the job left on the volume although one completed before the upgrade (the
-    HA data then points at missing files). After a savepoint or stateless upgrade the old job
+    back at its own generation and recovers from the HA data (always tried: it holds the
+    completed checkpoints themselves, small state inline). After a savepoint or stateless upgrade the old job
     was stopped or replaced in an older generation: go to phase ``point`` at once (its HA data
     holds an older checkpoint than the stop savepoint).
 
@@ -229,20 +229,21 @@ def rollback(action, upgrade_mode, last_healthy, attempted_generation, points=No
         return looked[key] or ""
 
     if phase == "ha" and upgrade_mode == "last-state":
-        scan = next((p for p in candidates if p.get("scan")), None)
-        if scan is None or resolve(scan) or looked.get(scan["scan"]) is None:
-            out.update(rollback=True, phase="ha", generation=healthy_generation, source="HA data",
-                       reason="last-state upgrade: the last healthy revision recovers from the HA data of generation %d"
-                       % healthy_generation)
-            # The generation's own start point matters only when its HA data holds no checkpoint
-            # yet; a recorded path goes back into the configuration only when it is still there.
-            own = _norm(last_healthy.get("restore_path"))
-            if own and exists and exists(own) is True:
-                out["restore_path"] = own
-            if scan is not None:
-                out["gate_restore"] = "any"
-                out["gate_min_checkpoint"] = scan["checkpoint_id"]
-            return out
+        # Always tried first: the HA data holds the completed checkpoints themselves (small state
+        # inline), so it can be usable although the checkpoint directories are gone.
+        out.update(rollback=True, phase="ha", generation=healthy_generation, source="HA data",
+                   reason="last-state upgrade: the last healthy revision recovers from the HA data of generation %d"
+                   % healthy_generation)
+        # The generation's own start point matters only when its HA data holds no checkpoint
+        # yet; a recorded path goes back into the configuration only when it is still there.
+        own = _norm(last_healthy.get("restore_path"))
+        if own and exists and exists(own) is True:
+            out["restore_path"] = own
+        checkpoint_id = next((p["checkpoint_id"] for p in candidates if p.get("checkpoint_id") is not None), None)
+        if checkpoint_id is not None:
+            out["gate_restore"] = "any"
+            out["gate_min_checkpoint"] = checkpoint_id
+        return out
     out["phase"] = "point"
     out["generation"] = max(healthy_generation, _int(attempted_generation, 1)) + 1
     for point in candidates:

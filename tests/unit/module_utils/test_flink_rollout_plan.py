@@ -121,8 +121,8 @@ def scan(newest_path):
                  id="last-state-ha-corrupt-newest-checkpoint"),
     pytest.param("last-state", "point", points("last-state"), volume(), scan(""), "point", 3, SAFETY, "safety savepoint",
                  id="last-state-ha-corrupt-checkpoints-gone-safety-savepoint"),
-    pytest.param("last-state", "ha", points("last-state"), volume(), scan(""), "point", 3, SAFETY, "safety savepoint",
-                 id="last-state-checkpoints-gone-skips-ha"),
+    pytest.param("last-state", "ha", points("last-state"), volume(), scan(""), "ha", 2, "", "HA data",
+                 id="last-state-checkpoint-dirs-gone-ha-still-tried"),
     pytest.param("last-state", "point", points("last-state", safety=False), volume(CHK), None, "point", 3, CHK,
                  "checkpoint 35 before the upgrade", id="last-state-ha-corrupt-checkpoint-before-present"),
     pytest.param("last-state", "point", points("last-state", safety=False), volume(REC["rollback_point"]), scan(""),
@@ -148,6 +148,14 @@ def test_rollback(mode, phase, pts, exists, newest, want_phase, generation, rest
     assert (out["phase"], out["restore_path"], out["source"]) == (want_phase, restore, source), out["reason"]
     assert out["generation"] == generation
     assert out["gate_restore"] == ("path" if restore else ("any" if want_phase == "ha" and pts else "none"))
+
+
+def test_object_storage_checkpoints_are_not_looked_for_on_the_volume():
+    before = dict(BEFORE, latest_checkpoint={"id": 35, "external_path": "s3://bucket/checkpoints/j/chk-35"})
+    pts = upgrade("last-state", 2, "", before)["rollback_points"]
+    assert [p.get("scan") for p in pts] == [None]
+    out = rollback("upgrade", "last-state", REC, 2, pts, exists=lambda path: None, newest=scan(""))
+    assert (out["phase"], out["gate_restore"], out["gate_min_checkpoint"]) == ("ha", "any", 35)
 
 
 def test_rollback_generation_is_past_every_generation_used():
