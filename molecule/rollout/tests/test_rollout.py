@@ -48,6 +48,11 @@ def test_jobmanager_runs_our_image(get_json):
     assert image.startswith("127.0.0.1:5000/flinkfleet/flink:")
     pod = sts["spec"]["template"]["spec"]
     assert pod["securityContext"]["fsGroup"] == 9999 and pod["securityContext"]["runAsUser"] == 9999
+    # Pod Security "restricted".
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    container = pod["containers"][0]["securityContext"]
+    assert container["allowPrivilegeEscalation"] is False and container["capabilities"]["drop"] == ["ALL"]
     assert sts["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "9249"
 
 

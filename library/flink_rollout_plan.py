@@ -1,0 +1,410 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: the rollout's decisions (action, generation, restore and rollback points,
+the result record) for the flink_cluster role."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: flink_rollout_plan
+short_description: Decide a Flink cluster's rollout, its rollback and its result
+description:
+  - A thin wrapper over C(module_utils/_flink_rollout_plan.py), whose pure functions make every
+    decision of the C(flink_cluster) role's rollout; see there for the rules.
+  - C(step=plan) compares what runs (C(current), read from the JobManager StatefulSet) and the
+    last healthy revision (C(last_healthy), the PVC's record) with C(desired_revision) and
+    returns C(action) C(create), C(upgrade) or C(unchanged). A revision counts as deployed
+    only when its health gate passed; a cluster whose last attempt failed is rolled again.
+  - C(step=upgrade) returns the upgrade's generation, restore path, gate expectation and this
+    run's rollback points once the old job was looked at, stopped or savepointed.
+  - C(step=rollback) decides the rollback after a failed gate. Savepoints this run took are
+    trusted; any other point (the checkpoint seen before the upgrade, the recorded point) is
+    used only when a short-lived pod that mounts the data PVC finds it (C(probe_image)).
+    Fails, naming the points it looked for, when none is usable.
+  - C(step=result) builds the record published as C(flink_cluster_result).
+  - C(step=find_savepoint) finds the savepoint of a stop-with-savepoint whose JobManager shut
+    down before reporting its location, the newest savepoint in C(savepoint_dir) completed
+    since C(not_before), looked for by a probe pod; fails clearly when there is none.
+options:
+  step:
+    description: Which decision.
+    type: str
+    choices: [plan, upgrade, rollback, result, find_savepoint]
+    required: true
+  upgrade_mode:
+    description: How an upgrade keeps state.
+    type: str
+    choices: [last-state, savepoint, stateless]
+    default: last-state
+  current:
+    description: What runs now (exists, revision, generation, gate, restore_path, image).
+    type: dict
+    default: {}
+  last_healthy:
+    description: The last healthy revision's record from the PVC, or empty.
+    type: dict
+    default: {}
+  desired_revision:
+    description: Digest of the asked revision (step=plan).
+    type: str
+    default: ""
+  action:
+    description: The planned action (step=rollback, step=result).
+    type: str
+    choices: [create, upgrade, unchanged, none]
+    default: none
+  generation:
+    description: The generation the upgrade starts from (step=upgrade) or the attempted one (step=rollback).
+    type: int
+    default: 1
+  restore_path:
+    description: The point the current generation started from (step=upgrade).
+    type: str
+    default: ""
+  before:
+    description: flink_job info of the old job before the upgrade (step=upgrade).
+    type: dict
+    default: {}
+  stop_location:
+    description: The stop-with-savepoint savepoint (step=upgrade).
+    type: str
+    default: ""
+  safety_location:
+    description: The safety savepoint (step=upgrade).
+    type: str
+    default: ""
+  rollback_points:
+    description: This run's rollback points from step=upgrade (step=rollback).
+    type: list
+    elements: dict
+    default: []
+  phase:
+    description: C(ha) for the first rollback attempt, C(point) after it failed (step=rollback).
+    type: str
+    choices: [ha, point]
+    default: ha
+  rollback_enabled:
+    description: Whether to roll back at all (step=rollback).
+    type: bool
+    default: true
+  probe_image:
+    description:
+      - Image of the pod that looks for unconfirmed rollback points on the data PVC (step=rollback);
+        without it such points count as not confirmed.
+    type: str
+    default: ""
+  probe_pull_secret:
+    description: Pull secret of the probe pod.
+    type: str
+    default: ""
+  probe_timeout:
+    description: Seconds the probe pod has.
+    type: int
+    default: 120
+  kubeconfig:
+    description: Kubeconfig for the probe pod.
+    type: path
+  context:
+    description: Kubeconfig context.
+    type: str
+  namespace:
+    description: The cluster's namespace (probe pod).
+    type: str
+    default: ""
+  pvc:
+    description: The data PVC (probe pod).
+    type: str
+    default: ""
+  data_dir:
+    description: Where the PVC is mounted in Flink's pods.
+    type: str
+    default: /flink-data
+  cluster:
+    description: The cluster's name in the result (step=result).
+    type: str
+    default: ""
+  new_image:
+    description: The asked image (step=result).
+    type: str
+    default: ""
+  outcome:
+    description: The outcome text (step=result); empty derives it from C(failed) and C(rollback).
+    type: str
+    default: ""
+  failed:
+    description: Whether the rollout failed (step=result).
+    type: bool
+    default: false
+  rollback_failed:
+    description: Whether the rollback failed too (step=result).
+    type: bool
+    default: false
+  rollback:
+    description: step=rollback's result (step=result).
+    type: dict
+    default: {}
+  error:
+    description: The error (step=result).
+    type: str
+    default: ""
+  gate_result:
+    description: The last health gate's result (step=result).
+    type: dict
+    default: {}
+  seconds:
+    description: Seconds the rollout took (step=result).
+    type: float
+    default: 0
+  savepoint_dir:
+    description: The savepoint directory (step=find_savepoint).
+    type: str
+    default: ""
+  not_before:
+    description: Epoch seconds when the stop was triggered (step=find_savepoint).
+    type: float
+    default: 0
+attributes:
+  check_mode:
+    support: full
+    details: Decisions only; in check mode step=rollback decides no rollback and starts no probe pod.
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Decide the action.
+  flink_rollout_plan:
+    step: plan
+    current: {exists: true, revision: 0a1b2c3d4e5f, generation: 2, gate: passed}
+    last_healthy: "{{ record }}"
+    desired_revision: 9f8e7d6c5b4a
+    upgrade_mode: savepoint
+  register: plan
+
+- name: Decide the rollback after a failed gate.
+  flink_rollout_plan:
+    step: rollback
+    action: upgrade
+    upgrade_mode: savepoint
+    last_healthy: "{{ record }}"
+    generation: 3
+    rollback_points: "{{ upgrade.rollback_points }}"
+    probe_image: "{{ record.image }}"
+    namespace: flink
+    pvc: flink-data
+"""
+
+RETURN = r"""
+action:
+  description: create, upgrade or unchanged (step=plan).
+  returned: step=plan
+  type: str
+reason:
+  description: Why (step=plan, step=rollback).
+  returned: step=plan, step=rollback
+  type: str
+retry:
+  description: Whether this rolls again a revision whose gate never passed (step=plan).
+  returned: step=plan
+  type: bool
+generation:
+  description: Generation to apply.
+  returned: step=plan, step=upgrade, step=rollback
+  type: int
+restore_path:
+  description: execution.state-recovery.path of that generation, or empty.
+  returned: step=plan, step=upgrade, step=rollback
+  type: str
+gate_restore:
+  description: The gate's expect_restore (none, any, path).
+  returned: step=plan, step=upgrade, step=rollback
+  type: str
+gate_restore_path:
+  description: The gate's restore_path.
+  returned: step=plan, step=upgrade, step=rollback
+  type: str
+gate_min_checkpoint:
+  description: The gate's min_checkpoint_id, or empty.
+  returned: step=plan, step=upgrade, step=rollback
+  type: raw
+rollback_points:
+  description: This run's rollback points (path, source, trusted), for step=rollback.
+  returned: step=upgrade
+  type: list
+rollback:
+  description: Whether to roll back (step=rollback).
+  returned: step=rollback
+  type: bool
+phase:
+  description: ha, point or none (step=rollback).
+  returned: step=rollback
+  type: str
+source:
+  description: Where the rollback restores from (step=rollback).
+  returned: step=rollback
+  type: str
+missing:
+  description: Points looked for on the volume and not found (step=rollback).
+  returned: step=rollback
+  type: list
+result:
+  description: The cluster's result record (step=result).
+  returned: step=result
+  type: dict
+location:
+  description: The savepoint found on the volume (step=find_savepoint).
+  returned: step=find_savepoint
+  type: str
+"""
+
+import uuid
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils._flink_rollout_plan import (
+    lost_savepoint,
+    outcome,
+    parse_probe,
+    pick_savepoint,
+    plan,
+    probe_pod,
+    result,
+    rollback,
+    rollback_candidates,
+    run_probe,
+    savepoint_probe_script,
+    upgrade,
+)
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+
+def argspec():
+    return dict(
+        step=dict(type="str", choices=["plan", "upgrade", "rollback", "result", "find_savepoint"], required=True),
+        upgrade_mode=dict(type="str", choices=["last-state", "savepoint", "stateless"], default="last-state"),
+        current=dict(type="dict", default={}),
+        last_healthy=dict(type="dict", default={}),
+        desired_revision=dict(type="str", default=""),
+        action=dict(type="str", choices=["create", "upgrade", "unchanged", "none"], default="none"),
+        generation=dict(type="int", default=1),
+        restore_path=dict(type="str", default=""),
+        before=dict(type="dict", default={}),
+        stop_location=dict(type="str", default=""),
+        safety_location=dict(type="str", default=""),
+        rollback_points=dict(type="list", elements="dict", default=[]),
+        phase=dict(type="str", choices=["ha", "point"], default="ha"),
+        rollback_enabled=dict(type="bool", default=True),
+        probe_image=dict(type="str", default=""),
+        probe_pull_secret=dict(type="str", default=""),
+        probe_timeout=dict(type="int", default=120),
+        kubeconfig=dict(type="path"),
+        context=dict(type="str"),
+        namespace=dict(type="str", default=""),
+        pvc=dict(type="str", default=""),
+        data_dir=dict(type="str", default="/flink-data"),
+        cluster=dict(type="str", default=""),
+        new_image=dict(type="str", default=""),
+        outcome=dict(type="str", default=""),
+        failed=dict(type="bool", default=False),
+        rollback_failed=dict(type="bool", default=False),
+        rollback=dict(type="dict", default={}),
+        error=dict(type="str", default=""),
+        gate_result=dict(type="dict", default={}),
+        seconds=dict(type="float", default=0),
+        savepoint_dir=dict(type="str", default=""),
+        not_before=dict(type="float", default=0),
+    )
+
+
+def volume_lookups(params, paths, scans):
+    """(exists, newest) for the rollback: on the first call one probe pod looks for everything."""
+    if not (paths or scans) or not params["probe_image"] or not params["namespace"] or not params["pvc"]:
+        return None, None
+    found, newest = {}, {}
+
+    def probe():
+        if found or newest:
+            return
+        from kubernetes import client as kube_client
+
+        from ansible.module_utils._flink_kube import api_client
+
+        core = kube_client.CoreV1Api(api_client(params["kubeconfig"], params["context"]))
+        pod = probe_pod("%s-probe-%s" % (params["pvc"][:40], uuid.uuid4().hex[:6]), params["namespace"],
+                        params["pvc"], params["probe_image"], params["data_dir"], paths,
+                        params["probe_pull_secret"], scans)
+        exists_map, newest_map = parse_probe(run_probe(core, pod, params["probe_timeout"]), paths, scans)
+        found.update(exists_map)
+        newest.update(newest_map)
+
+    def exists(path):
+        probe()
+        return found.get(path)
+
+    def newest_checkpoint(scan):
+        probe()
+        return newest.get(scan)
+
+    return exists, newest_checkpoint
+
+
+def savepoint_lookup(params):
+    """The probe's output for step=find_savepoint (None without probe inputs)."""
+    if not params["probe_image"] or not params["namespace"] or not params["pvc"] or not params["savepoint_dir"]:
+        return None
+    from kubernetes import client as kube_client
+
+    from ansible.module_utils._flink_kube import api_client
+
+    core = kube_client.CoreV1Api(api_client(params["kubeconfig"], params["context"]))
+    pod = probe_pod("%s-probe-%s" % (params["pvc"][:40], uuid.uuid4().hex[:6]), params["namespace"], params["pvc"],
+                    params["probe_image"], params["data_dir"], [], params["probe_pull_secret"],
+                    script=savepoint_probe_script(params["savepoint_dir"]))
+    return run_probe(core, pod, params["probe_timeout"])
+
+
+def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup):
+    step = params["step"]
+    if step == "plan":
+        return dict(changed=False, **plan(params["current"], params["last_healthy"], params["desired_revision"],
+                                          params["upgrade_mode"]))
+    if step == "upgrade":
+        return dict(changed=False, **upgrade(params["upgrade_mode"], params["generation"], params["restore_path"],
+                                             params["before"], params["stop_location"], params["safety_location"]))
+    if step == "rollback":
+        candidates = rollback_candidates(params["upgrade_mode"], params["last_healthy"], params["rollback_points"])
+        paths = [p["path"] for p in candidates if not p.get("trusted") and not p.get("scan")]
+        scans = [p["scan"] for p in candidates if p.get("scan")]
+        own = (params["last_healthy"] or {}).get("restore_path")
+        if own and own not in paths:
+            paths.append(own)
+        exists = newest = None
+        if params["rollback_enabled"] and not check_mode and params["action"] == "upgrade":
+            exists, newest = prober(params, paths, scans)
+        return dict(changed=False, **rollback(
+            params["action"], params["upgrade_mode"], params["last_healthy"], params["generation"],
+            params["rollback_points"], phase=params["phase"], rollback_enabled=params["rollback_enabled"],
+            check_mode=check_mode, exists=exists, newest=newest))
+    if step == "find_savepoint":
+        output = None if check_mode else savepoints(params)
+        found = pick_savepoint(output, params["not_before"]) if output is not None else None
+        return dict(changed=False, **lost_savepoint(found, params["savepoint_dir"], params["not_before"],
+                                                    params["error"]))
+    text = params["outcome"] or outcome(params["action"], check_mode, params["failed"], params["rollback"],
+                                        params["rollback_failed"])
+    return dict(changed=False, result=result(
+        params["cluster"], params["action"], params["upgrade_mode"], params["current"].get("image"),
+        params["new_image"], text, params["error"], params["gate_result"], params["seconds"], params["rollback"]))
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    try:
+        out = run(dict(module.params), module.check_mode)
+    except FlinkfleetError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""flink_rollout_plan's entry point: argument spec, documentation, the steps and the probe wiring."""
+
+import os
+
+import pytest
+
+import flink_rollout_plan
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+REC = {"image": "reg/flink:v1", "revision": "A", "generation": 2, "rollback_point": "file:/d/checkpoints/j/chk-2"}
+
+
+def params(**kw):
+    out = {k: v.get("default") for k, v in flink_rollout_plan.argspec().items()}
+    out.update(kw)
+    return out
+
+
+@pytest.mark.parametrize("kw, key, value", [
+    pytest.param(dict(step="plan", current={"exists": False}, desired_revision="A"), "action", "create", id="plan"),
+    pytest.param(dict(step="plan", current={"exists": True, "revision": "A", "generation": 2, "gate": "pending"},
+                      desired_revision="A"), "action", "create", id="plan-failed-create-again"),
+    pytest.param(dict(step="upgrade", upgrade_mode="savepoint", generation=2, stop_location="file:/d/sp"),
+                 "restore_path", "file:/d/sp", id="upgrade"),
+    pytest.param(dict(step="rollback", action="create"), "rollback", False, id="rollback-after-create"),
+    pytest.param(dict(step="result", action="upgrade", failed=True, rollback_failed=True, cluster="c"),
+                 "result", {"cluster": "c", "old_image": "-", "new_image": "", "mode": "last-state",
+                            "result": "FAILED, rollback failed", "gate": "-", "failed": True, "error": "",
+                            "seconds": 0.0}, id="result-rollback-failed"),
+])
+def test_steps(kw, key, value):
+    out = flink_rollout_plan.run(params(**kw))
+    assert out[key] == value and out["changed"] is False
+
+
+def test_rollback_probes_only_untrusted_points_once():
+    seen = []
+
+    def prober(p, paths, scans):
+        seen.append((paths, scans))
+        return (lambda path: path == "file:/d/checkpoints/j/chk-2"), (lambda scan: "")
+
+    out = flink_rollout_plan.run(params(step="rollback", action="upgrade", last_healthy=REC, generation=2, phase="point",
+                                        rollback_points=[{"path": "file:/d/chk-9", "source": "checkpoint 9",
+                                                          "trusted": False, "checkpoint_id": 9}]), prober=prober)
+    assert seen == [(["file:/d/chk-9", "file:/d/checkpoints/j/chk-2"], [])]
+    assert out["restore_path"] == "file:/d/checkpoints/j/chk-2" and out["generation"] == 3
+
+
+def test_rollback_missing_point_fails_naming_it():
+    with pytest.raises(FlinkfleetError, match="chk-2"):
+        flink_rollout_plan.run(params(step="rollback", action="upgrade", last_healthy=REC, generation=2, phase="point"),
+                               prober=lambda p, paths, scans: ((lambda path: False), (lambda scan: "")))
+
+
+def test_check_mode_decides_no_rollback_and_starts_no_probe():
+    out = flink_rollout_plan.run(params(step="rollback", action="upgrade", last_healthy=REC), check_mode=True,
+                                 prober=lambda p, paths, scans: pytest.fail("probe in check mode"))
+    assert out["rollback"] is False
+
+
+def test_without_probe_inputs_nothing_is_confirmed():
+    assert flink_rollout_plan.volume_lookups(params(), ["file:/x"], []) == (None, None)
+
+
+def test_documented_options_match_the_argument_spec():
+    from ansible.plugins.loader import fragment_loader
+    from ansible.utils.plugin_docs import get_docstring
+
+    fragment_loader.add_directory(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doc_fragments"))
+    doc = get_docstring(flink_rollout_plan.__file__, fragment_loader)[0]
+    spec = flink_rollout_plan.argspec()
+    assert set(doc["options"]) == set(spec)
+    for name, option in spec.items():
+        documented = doc["options"][name]
+        assert documented.get("type", "str") == option.get("type", "str"), name
+        assert documented.get("default") == option.get("default"), name
+        assert bool(documented.get("required")) == bool(option.get("required")), name
+
+
+def test_find_savepoint_step():
+    out = flink_rollout_plan.run(params(step="find_savepoint", savepoint_dir="file:/d/sp", not_before=200,
+                                        error="UNREACHABLE"),
+                                 savepoints=lambda p: "savepoint 201 /d/sp/savepoint-x\ndone\n")
+    assert out["location"] == "file:/d/sp/savepoint-x"
+    with pytest.raises(FlinkfleetError, match="holds no savepoint completed since 200"):
+        flink_rollout_plan.run(params(step="find_savepoint", savepoint_dir="file:/d/sp", not_before=200),
+                               savepoints=lambda p: "done\n")
