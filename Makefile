@@ -74,6 +74,7 @@ ha:
 
 # Real Flink 2.3 processes with the plugin; needs the Flink distribution from `testbed`.
 ha-it: testbed $(TEST_JOB_JAR)
+	$(BIN)/python tests/integration/ha/reap.py
 	$(BIN)/pytest -v tests/integration/ha
 
 # Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image).
