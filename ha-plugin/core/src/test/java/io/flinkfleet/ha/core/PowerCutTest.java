@@ -175,22 +175,7 @@ class PowerCutTest {
     /** A failed temp delete is attached to, never replaces, the real error (unknown outcome). */
     @Test
     void failedTempDeleteDoesNotHideAnUnknownCommitOutcome() throws IOException {
-        FileIo renameFailsAndDeleteFails = new FileIo() {
-            @Override
-            public void createAndWrite(Path file, byte[] data) throws IOException {
-                io.createAndWrite(file, data);
-            }
-
-            @Override
-            public void force(Path file) throws IOException {
-                io.force(file);
-            }
-
-            @Override
-            public void fsyncDir(Path d) throws IOException {
-                io.fsyncDir(d);
-            }
-
+        FileIo renameFailsAndDeleteFails = new ForwardingFileIo(() -> io) {
             @Override
             public void rename(Path from, Path to) throws IOException {
                 throw new IOException("EIO during rename (may have happened)");
@@ -199,11 +184,6 @@ class PowerCutTest {
             @Override
             public boolean delete(Path path) throws IOException {
                 throw new IOException("EROFS: file system remounted read-only");
-            }
-
-            @Override
-            public void createDirectory(Path d) throws IOException {
-                io.createDirectory(d);
             }
         };
         Path target = dir.resolve("entry");

@@ -7,6 +7,7 @@ import io.flinkfleet.ha.core.DurableFiles;
 import io.flinkfleet.ha.core.FaultSeam;
 import io.flinkfleet.ha.core.FencedException;
 import io.flinkfleet.ha.core.FileIo;
+import io.flinkfleet.ha.core.ForwardingFileIo;
 import io.flinkfleet.ha.core.LeadershipLock;
 import io.flinkfleet.ha.core.NioFileIo;
 import io.flinkfleet.ha.core.TestingPowerCutFileIo;
@@ -212,41 +213,4 @@ class PvcResultStoreTest {
     }
 
     /** Forwards every operation; tests override one. */
-    static class ForwardingFileIo implements FileIo {
-        private final FileIo d;
-
-        ForwardingFileIo(FileIo d) {
-            this.d = d;
-        }
-
-        @Override
-        public void createAndWrite(Path file, byte[] data) throws IOException {
-            d.createAndWrite(file, data);
-        }
-
-        @Override
-        public void force(Path file) throws IOException {
-            d.force(file);
-        }
-
-        @Override
-        public void fsyncDir(Path dir) throws IOException {
-            d.fsyncDir(dir);
-        }
-
-        @Override
-        public void rename(Path from, Path to) throws IOException {
-            d.rename(from, to);
-        }
-
-        @Override
-        public boolean delete(Path path) throws IOException {
-            return d.delete(path);
-        }
-
-        @Override
-        public void createDirectory(Path dir) throws IOException {
-            d.createDirectory(dir);
-        }
-    }
 }

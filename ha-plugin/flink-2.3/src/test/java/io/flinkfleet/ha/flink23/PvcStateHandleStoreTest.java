@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flinkfleet.ha.core.CorruptHaFileException;
 import io.flinkfleet.ha.core.FencedException;
+import io.flinkfleet.ha.core.FileIo;
+import io.flinkfleet.ha.core.ForwardingFileIo;
+import io.flinkfleet.ha.core.NioFileIo;
+import io.flinkfleet.ha.core.TestingPowerCutFileIo;
 import io.flinkfleet.ha.core.WriteStep;
 
 import org.apache.flink.api.java.tuple.Tuple2;
@@ -19,9 +23,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import io.flinkfleet.ha.core.FileIo;
-import io.flinkfleet.ha.core.NioFileIo;
-import io.flinkfleet.ha.core.TestingPowerCutFileIo;
 
 import java.io.IOException;
 import org.junit.jupiter.api.BeforeEach;
@@ -226,7 +227,7 @@ class PvcStateHandleStoreTest {
     @Test
     void entryMarkedForDeletionBeforeACrashIsCollectedOnStart() throws Exception {
         store.addAndLock("a", "x");
-        jm.io = new PvcResultStoreTest.ForwardingFileIo(NioFileIo.INSTANCE) {
+        jm.io = new ForwardingFileIo(NioFileIo.INSTANCE) {
             @Override
             public void rename(Path from, Path to) throws IOException {
                 super.rename(from, to);
@@ -259,7 +260,7 @@ class PvcStateHandleStoreTest {
     @Test
     void removalWorksOnAFullVolume() throws Exception {
         store.addAndLock("a", "x");
-        jm.io = new PvcResultStoreTest.ForwardingFileIo(NioFileIo.INSTANCE) {
+        jm.io = new ForwardingFileIo(NioFileIo.INSTANCE) {
             @Override
             public void createAndWrite(Path file, byte[] data) throws IOException {
                 throw new IOException("No space left on device");

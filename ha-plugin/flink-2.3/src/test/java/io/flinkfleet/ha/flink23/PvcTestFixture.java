@@ -4,8 +4,9 @@ import io.flinkfleet.ha.core.DurableFiles;
 import io.flinkfleet.ha.core.EpochFence;
 import io.flinkfleet.ha.core.FaultSeam;
 import io.flinkfleet.ha.core.FileIo;
-import io.flinkfleet.ha.core.NioFileIo;
 import io.flinkfleet.ha.core.FileRecordStore;
+import io.flinkfleet.ha.core.ForwardingFileIo;
+import io.flinkfleet.ha.core.NioFileIo;
 import io.flinkfleet.ha.core.PvcHaLayout;
 import io.flinkfleet.ha.core.WriteStep;
 
@@ -23,37 +24,7 @@ final class PvcTestFixture {
     volatile FaultSeam seam = FaultSeam.NONE;
     /** Where the file operations go; a test swaps in a power-cut or failing double. */
     volatile FileIo io = NioFileIo.INSTANCE;
-    final DurableFiles files = new DurableFiles((step, target) -> seam.after(step, target), new FileIo() {
-        @Override
-        public void createAndWrite(Path file, byte[] data) throws IOException {
-            io.createAndWrite(file, data);
-        }
-
-        @Override
-        public void force(Path file) throws IOException {
-            io.force(file);
-        }
-
-        @Override
-        public void fsyncDir(Path dir) throws IOException {
-            io.fsyncDir(dir);
-        }
-
-        @Override
-        public void rename(Path from, Path to) throws IOException {
-            io.rename(from, to);
-        }
-
-        @Override
-        public boolean delete(Path path) throws IOException {
-            return io.delete(path);
-        }
-
-        @Override
-        public void createDirectory(Path dir) throws IOException {
-            io.createDirectory(dir);
-        }
-    });
+    final DurableFiles files = new DurableFiles((step, target) -> seam.after(step, target), new ForwardingFileIo(() -> io));
 
     PvcTestFixture(Path root) throws IOException {
         this(root, true);
