@@ -8,7 +8,7 @@ import pytest
 from fakes import FakeClock
 
 from ansible.module_utils._flink_health import HealthGate, HealthGateError, KubeWorkloadGate, _norm_path
-from ansible.module_utils._flink_job import FlinkJobError, job_info, savepoint
+from ansible.module_utils._flink_job import FlinkJobError, SavepointLocationLost, job_info, savepoint
 from ansible.module_utils._flink_kube import pod_blocker, pod_status_line
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 from ansible.module_utils._flink_rest import (
@@ -373,6 +373,8 @@ class SavepointFake:
             return 202, {"request-id": "t1"}
         if path.endswith("/savepoints/t1"):
             status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            if status == "GONE":
+                raise FlinkRestError("connection refused")
             op = {"location": "file:/sp/savepoint-abc"} if status == "COMPLETED" and not self.failure else {}
             if self.failure and status == "COMPLETED":
                 op = {"failure-cause": {"class": "x", "stack-trace": self.failure}}
@@ -403,6 +405,35 @@ def test_application_cluster_gone_after_stop_counts_as_stopped():
     clock = FakeClock()
     fake = SavepointFake(["COMPLETED"], ["GONE"])
     assert savepoint(FlinkRestClient(fake), JID, None, stop=True, clock=clock, sleep=clock.sleep)["final_state"] == "GONE"
+
+
+@pytest.mark.parametrize("statuses, stop, gone_after, outcome, waited", [
+    # The application cluster shut down before it said where the savepoint is: given up after
+    # gone_after seconds of silence, not after the whole timeout.
+    (["IN_PROGRESS", "GONE"], True, 15, SavepointLocationLost, 16.0),
+    # A JobManager that answers again in between is only slow: the count starts again.
+    (["GONE"] * 10 + ["IN_PROGRESS"] + ["GONE"] * 10 + ["COMPLETED"], True, 15, "file:/sp/savepoint-abc", 21.0),
+    # Without a stop nothing shuts the cluster down: unreachable is waited out to the timeout.
+    (["GONE"], False, 15, FlinkJobError, 300.0),
+    # gone_after=None keeps the old behaviour for a stop too.
+    (["GONE"], True, None, FlinkJobError, 300.0),
+])
+def test_stop_with_savepoint_gives_up_on_a_jobmanager_that_went_away(statuses, stop, gone_after, outcome, waited):
+    clock = FakeClock()
+    fake = SavepointFake(statuses, ["GONE"])
+    call = lambda: savepoint(FlinkRestClient(fake), JID, "file:///sp", stop=stop, timeout=300, clock=clock,  # noqa: E731
+                             sleep=clock.sleep, gone_after=gone_after)
+    if isinstance(outcome, str):
+        assert call()["location"] == outcome
+    else:
+        with pytest.raises(outcome) as err:
+            call()
+        if outcome is SavepointLocationLost:
+            assert "stopped answering for 15 s before it reported the location of savepoint t1" in err.value.msg
+            assert "connection refused" in err.value.msg
+        else:
+            assert not isinstance(err.value, SavepointLocationLost)
+    assert clock.now == waited
 
 
 def test_savepoint_failure_and_timeout():
