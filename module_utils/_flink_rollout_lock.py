@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+"""One rollout at a time per Flink cluster: a Kubernetes Lease (coordination.k8s.io/v1) in the
+cluster's namespace names the run that holds it and until when.
+
+A second run is refused with the holder's name and expiry. A run that died keeps the lease until
+it expires (leaseDurationSeconds after it was taken); ``break_lock`` takes a live lease over,
+naming whose it was. Writes are conditional on the resourceVersion read, so two runs racing for
+a free or expired lease cannot both win: the loser is refused like any second run.
+
+The store is a small interface (get/create/replace/delete of a Lease as a dict) so the decisions
+are tested without a cluster; ``KubeLeaseStore`` is the one over the Kubernetes client.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class RolloutLockedError(FlinkfleetError):
+    """Another run holds the cluster's rollout lock."""
+
+
+class LeaseConflict(Exception):
+    """The lease changed between read and write (HTTP 409) or already exists on create."""
+
+
+def parse_time(value):
+    """A Lease MicroTime (RFC 3339, 'Z') as an aware datetime; None for an empty value."""
+    if not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if "." in text:
+        head, tail = text.split(".", 1)
+        digits, zone = tail[:-6], tail[-6:]
+        text = "%s.%s%s" % (head, (digits + "000000")[:6], zone)
+    return datetime.datetime.fromisoformat(text)
+
+
+def format_time(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime(TIME_FORMAT)
+
+
+def lease_holder(lease, now):
+    """(holder, expires, live) of a Lease dict; an empty holder is a released lease."""
+    spec = (lease or {}).get("spec") or {}
+    holder = spec.get("holderIdentity") or ""
+    taken = parse_time(spec.get("renewTime") or spec.get("acquireTime"))
+    duration = int(spec.get("leaseDurationSeconds") or 0)
+    expires = taken + datetime.timedelta(seconds=duration) if taken else None
+    live = bool(holder) and expires is not None and now < expires
+    return holder, expires, live
+
+
+def decide(lease, holder, now, break_lock=False):
+    """What to do with the lease: create, keep (ours already), take (free, expired or broken),
+    or refuse. Returns (action, the previous holder or '')."""
+    if lease is None:
+        return "create", ""
+    current, _expires, live = lease_holder(lease, now)
+    if current == holder:
+        return "keep", current
+    if not live or break_lock:
+        return "take", current
+    return "refuse", current
+
+
+def lease_body(name, namespace, holder, now, seconds, transitions=0, resource_version=None):
+    metadata = {"name": name, "namespace": namespace,
+                "labels": {"app.kubernetes.io/managed-by": "flinkfleet",
+                           "app.kubernetes.io/component": "rollout-lock"}}
+    if resource_version:
+        metadata["resourceVersion"] = resource_version
+    stamp = format_time(now)
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": metadata,
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": int(seconds), "acquireTime": stamp,
+                 "renewTime": stamp, "leaseTransitions": int(transitions)},
+    }
+
+
+def _refusal(name, namespace, lease, now):
+    holder, expires, _live = lease_holder(lease, now)
+    return RolloutLockedError(
+        "Another rollout holds Flink cluster %s/%s: lease %s is held by '%s' until %s. Wait for it, or, when "
+        "that run is known to be dead, run again with flink_cluster_lock_break=true."
+        % (namespace, name.rsplit("-rollout", 1)[0], name, holder, format_time(expires) if expires else "?"),
+        holder=holder, expires=format_time(expires) if expires else "",
+    )
+
+
+def acquire(store, name, namespace, holder, now, seconds, break_lock=False, check_mode=False):
+    """Take the lease for this run, or raise RolloutLockedError naming the holder."""
+    lease = store.get(name, namespace)
+    action, previous = decide(lease, holder, now, break_lock)
+    result = {"changed": action in ("create", "take"), "action": action, "previous_holder": previous,
+              "holder": holder, "lease": name}
+    if action == "refuse":
+        raise _refusal(name, namespace, lease, now)
+    if check_mode or action == "keep":
+        return result
+    try:
+        if action == "create":
+            store.create(lease_body(name, namespace, holder, now, seconds))
+        else:
+            transitions = int(((lease.get("spec") or {}).get("leaseTransitions")) or 0) + 1
+            store.replace(lease_body(name, namespace, holder, now, seconds, transitions,
+                                     (lease.get("metadata") or {}).get("resourceVersion")))
+    except LeaseConflict:
+        # Another run wrote it between our read and our write: it won.
+        raise _refusal(name, namespace, store.get(name, namespace), now) from None
+    return result
+
+
+def release(store, name, namespace, holder, check_mode=False):
+    """Delete the lease when this run holds it; a lease someone else holds is left alone."""
+    lease = store.get(name, namespace)
+    current = ((lease or {}).get("spec") or {}).get("holderIdentity") or ""
+    if lease is None or current != holder:
+        return {"changed": False, "action": "none", "holder": current}
+    if not check_mode:
+        try:
+            store.delete(name, namespace, (lease.get("metadata") or {}).get("resourceVersion"))
+        except LeaseConflict:
+            return {"changed": False, "action": "none", "holder": current}
+    return {"changed": True, "action": "release", "holder": current}
+
+
+class KubeLeaseStore:
+    """Leases through the Kubernetes client (CoordinationV1Api), as plain dicts."""
+
+    def __init__(self, api_client):
+        from kubernetes import client as kube_client
+        from kubernetes.client.rest import ApiException
+
+        self._api = kube_client.CoordinationV1Api(api_client)
+        self._client = api_client
+        self._error = ApiException
+
+    def _call(self, what, *args, missing_ok=False, **kwargs):
+        try:
+            return what(*args, **kwargs)
+        except self._error as exc:
+            if exc.status == 409:
+                raise LeaseConflict(exc.reason) from None
+            if exc.status == 404 and missing_ok:
+                return None
+            raise FlinkfleetError("Kubernetes refused the rollout lock: HTTP %s %s %s"
+                                  % (exc.status, exc.reason, (exc.body or "")[:300])) from None
+
+    def ensure_namespace(self, namespace):
+        """Create the namespace (a first rollout) so that the lease can live in it; True if created."""
+        from kubernetes import client as kube_client
+
+        core = kube_client.CoreV1Api(self._client)
+        if self._call(core.read_namespace, namespace, missing_ok=True) is not None:
+            return False
+        body = {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": namespace, "labels": {"app.kubernetes.io/managed-by": "flinkfleet"}}}
+        try:
+            self._call(core.create_namespace, body)
+        except LeaseConflict:
+            return False
+        return True
+
+    def get(self, name, namespace):
+        lease = self._call(self._api.read_namespaced_lease, name, namespace, missing_ok=True)
+        return self._client.sanitize_for_serialization(lease) if lease is not None else None
+
+    def create(self, body):
+        self._call(self._api.create_namespaced_lease, body["metadata"]["namespace"], body)
+
+    def replace(self, body):
+        self._call(self._api.replace_namespaced_lease, body["metadata"]["name"], body["metadata"]["namespace"], body)
+
+    def delete(self, name, namespace, resource_version=None):
+        from kubernetes import client as kube_client
+
+        options = kube_client.V1DeleteOptions(
+            preconditions=kube_client.V1Preconditions(resource_version=resource_version) if resource_version else None)
+        self._call(self._api.delete_namespaced_lease, name, namespace, body=options, missing_ok=True)
