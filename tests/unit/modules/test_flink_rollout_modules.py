@@ -12,6 +12,7 @@ import pytest
 import flink_health_gate
 import flink_job
 import flink_rollout_lock
+import flink_rollout_plan
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils"))
@@ -95,7 +96,7 @@ def test_flink_job_refuses_without_running_job(base_url):
         flink_job.run(p, check_mode=False)
 
 
-@pytest.mark.parametrize("module", [flink_health_gate, flink_job, flink_rollout_lock])
+@pytest.mark.parametrize("module", [flink_health_gate, flink_job, flink_rollout_lock, flink_rollout_plan])
 def test_documented_options_match_the_argument_spec(module):
     """DOCUMENTATION (with the flink_kube doc fragment merged, as ansible-doc does) and the
     argument spec name the same options with the same types and defaults."""

@@ -1,6 +1,5 @@
-"""flink_rollout_plan's entry point: argument spec, documentation, the steps and the probe wiring."""
-
-import os
+"""flink_rollout_plan's entry point: the steps and the probe wiring (its documentation is checked
+against its argument spec with the other rollout modules, in test_flink_rollout_modules.py)."""
 
 import pytest
 
@@ -61,23 +60,6 @@ def test_check_mode_decides_no_rollback_and_starts_no_probe():
 
 def test_without_probe_inputs_nothing_is_confirmed():
     assert flink_rollout_plan.volume_lookups(params(), ["file:/x"], []) == (None, None)
-
-
-def test_documented_options_match_the_argument_spec():
-    from ansible.plugins.loader import fragment_loader
-    from ansible.utils.plugin_docs import get_docstring
-
-    fragment_loader.add_directory(os.path.join(os.path.dirname(__file__), "..", "..", "..", "doc_fragments"))
-    doc = get_docstring(flink_rollout_plan.__file__, fragment_loader)[0]
-    spec = flink_rollout_plan.argspec()
-    assert set(doc["options"]) == set(spec)
-    for name, option in spec.items():
-        documented = doc["options"][name]
-        assert documented.get("type", "str") == option.get("type", "str"), name
-        assert documented.get("default") == option.get("default"), name
-        assert bool(documented.get("required")) == bool(option.get("required")), name
-
-
 def test_find_savepoint_step():
     out = flink_rollout_plan.run(params(step="find_savepoint", savepoint_dir="file:/d/sp", not_before=200,
                                         error="UNREACHABLE"),
