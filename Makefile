@@ -81,15 +81,20 @@ ha-it: testbed $(TEST_JOB_JAR)
 integration: build testbed-k8s
 	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py
 
-# Each scenario's output is kept in $(FLINKFLEET_CACHE)/logs; on a failure its failed tasks are
-# printed again last, where a CI log that keeps only head and tail still shows them.
+# Each scenario's output is kept in $(FLINKFLEET_CACHE)/logs. Every scenario runs, also after one
+# failed (each brings up what it needs); the failed ones' failed tasks are printed again last,
+# where a CI log that keeps only head and tail still shows them.
 molecule: venv
 	mkdir -p $(FLINKFLEET_CACHE)/logs
+	failed=""; \
 	for scenario in $(MOLECULE_SCENARIOS); do \
 	  log=$(FLINKFLEET_CACHE)/logs/molecule-$$scenario.log; \
-	  $(BIN)/molecule test -s $$scenario 2>&1 | tee $$log \
-	    || { $(BIN)/python tests/tools/ansible_failures.py $$log; exit 1; }; \
-	done
+	  $(BIN)/molecule test -s $$scenario 2>&1 | tee $$log || failed="$$failed $$scenario"; \
+	done; \
+	for scenario in $$failed; do \
+	  $(BIN)/python tests/tools/ansible_failures.py $(FLINKFLEET_CACHE)/logs/molecule-$$scenario.log; \
+	done; \
+	test -z "$$failed" || { echo "failed Molecule scenarios:$$failed"; exit 1; }
 
 # Every tier runs, in this order, even after an earlier one failed; the output ends with one
 # table (tier, result, seconds), also kept as $(FLINKFLEET_CACHE)/logs/test-tiers.json.
