@@ -134,9 +134,15 @@ def flink_config_digest(config, length=12):
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[: int(length)]
 
 
-def _short_image(ref):
+def _short_image(ref, tag=""):
+    """The image without its registry and repository path; a digest cut to 12 hex digits, after
+    the tag it was resolved from when there is one (flink:2.3.0-1648674@sha256:0a1b2c3d4e5f)."""
     ref = ref or "-"
-    return ref.rsplit("/", 1)[-1] if "/" in ref else ref
+    name, _sep, digest = ref.partition("@")
+    short = (tag or name).rsplit("/", 1)[-1]
+    if digest:
+        short += "@" + digest[:len("sha256:") + 12]
+    return short
 
 
 def flink_rollout_table(results, clusters=None):
@@ -151,8 +157,10 @@ def flink_rollout_table(results, clusters=None):
     seen = set(str(item.get("cluster")) for item in results)
     results += [{"cluster": c, "result": "not reached"} for c in (clusters or []) if str(c) not in seen]
     for item in results:
-        old, new = _short_image(item.get("old_image")), _short_image(item.get("new_image"))
-        image = new if old == new or old == "-" else "%s -> %s" % (old, new)
+        old = _short_image(item.get("old_image"))
+        new = _short_image(item.get("new_image"), item.get("new_tag") or "")
+        same = old == "-" or (item.get("old_image") or "-") == (item.get("new_image") or "-")
+        image = new if same else "%s -> %s" % (old, new)
         seconds = item.get("seconds")
         rows.append(
             (

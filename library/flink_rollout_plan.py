@@ -14,7 +14,10 @@ description:
     decision of the C(flink_cluster) role's rollout; see there for the rules.
   - C(step=plan) compares what runs (C(current), read from the JobManager StatefulSet) and the
     last healthy revision (C(last_healthy), the PVC's record) with C(desired_revision) and
-    returns C(action) C(create), C(upgrade) or C(unchanged). A revision counts as deployed
+    returns C(action) C(create), C(upgrade) or C(unchanged). The desired revision is
+    C(desired_revision) when given, else the digest of C(manifests) (the workload manifests
+    rendered as they would be applied), normalised, with C(revision_inputs); so a comment-only
+    change of the role's template does not roll, a pod spec change does. A revision counts as deployed
     only when its health gate passed; a cluster whose last attempt failed is rolled again.
   - C(step=upgrade) returns the upgrade's generation, restore path, gate expectation and this
     run's rollback points once the old job was looked at, stopped or savepointed.
@@ -46,9 +49,18 @@ options:
     type: dict
     default: {}
   desired_revision:
-    description: Digest of the asked revision (step=plan).
+    description: Digest of the asked revision (step=plan); empty computes it from C(manifests).
     type: str
     default: ""
+  manifests:
+    description: The rendered workload manifests of the asked revision (step=plan).
+    type: list
+    elements: dict
+    default: []
+  revision_inputs:
+    description: What the revision covers beyond the manifests (the configuration's content, the PVC) (step=plan).
+    type: dict
+    default: {}
   action:
     description: The planned action (step=rollback, step=result).
     type: str
@@ -125,7 +137,11 @@ options:
     type: str
     default: ""
   new_image:
-    description: The asked image (step=result).
+    description: The asked image, pinned by digest (step=result).
+    type: str
+    default: ""
+  new_tag:
+    description: The tag the asked image was resolved from, or empty (step=result).
     type: str
     default: ""
   outcome:
@@ -200,6 +216,10 @@ action:
   description: create, upgrade or unchanged (step=plan).
   returned: step=plan
   type: str
+revision:
+  description: The desired revision (step=plan).
+  returned: step=plan
+  type: str
 reason:
   description: Why (step=plan, step=rollback).
   returned: step=plan, step=rollback
@@ -269,6 +289,7 @@ from ansible.module_utils._flink_rollout_plan import (
     plan,
     probe_pod,
     result,
+    revision_digest,
     rollback,
     rollback_candidates,
     run_probe,
@@ -285,6 +306,8 @@ def argspec():
         current=dict(type="dict", default={}),
         last_healthy=dict(type="dict", default={}),
         desired_revision=dict(type="str", default=""),
+        manifests=dict(type="list", elements="dict", default=[]),
+        revision_inputs=dict(type="dict", default={}),
         action=dict(type="str", choices=["create", "upgrade", "unchanged", "none"], default="none"),
         generation=dict(type="int", default=1),
         restore_path=dict(type="str", default=""),
@@ -304,6 +327,7 @@ def argspec():
         data_dir=dict(type="str", default="/flink-data"),
         cluster=dict(type="str", default=""),
         new_image=dict(type="str", default=""),
+        new_tag=dict(type="str", default=""),
         outcome=dict(type="str", default=""),
         failed=dict(type="bool", default=False),
         rollback_failed=dict(type="bool", default=False),
@@ -366,8 +390,9 @@ def savepoint_lookup(params):
 def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup):
     step = params["step"]
     if step == "plan":
-        return dict(changed=False, **plan(params["current"], params["last_healthy"], params["desired_revision"],
-                                          params["upgrade_mode"]))
+        revision = params["desired_revision"] or revision_digest(params["manifests"], params["revision_inputs"])
+        return dict(changed=False, revision=revision, **plan(params["current"], params["last_healthy"], revision,
+                                                             params["upgrade_mode"]))
     if step == "upgrade":
         return dict(changed=False, **upgrade(params["upgrade_mode"], params["generation"], params["restore_path"],
                                              params["before"], params["stop_location"], params["safety_location"]))
@@ -394,7 +419,8 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
                                         params["rollback_failed"])
     return dict(changed=False, result=result(
         params["cluster"], params["action"], params["upgrade_mode"], params["current"].get("image"),
-        params["new_image"], text, params["error"], params["gate_result"], params["seconds"], params["rollback"]))
+        params["new_image"], text, params["error"], params["gate_result"], params["seconds"], params["rollback"],
+        new_tag=params["new_tag"]))
 
 
 def main():

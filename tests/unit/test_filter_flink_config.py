@@ -90,6 +90,18 @@ def test_rollout_table():
     assert lines[3].split()[1] == "f:1" and lines[3].endswith("-")
 
 
+def test_rollout_table_shows_tag_and_digest_of_a_pinned_image():
+    d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    lines = flink_rollout_table([
+        {"cluster": "a", "old_image": "r:5000/f/flink@" + d1, "new_image": "r:5000/f/flink@" + d2,
+         "new_tag": "r:5000/f/flink:v2", "result": "upgraded"},
+        {"cluster": "b", "old_image": "r:5000/f/flink@" + d2, "new_image": "r:5000/f/flink@" + d2,
+         "new_tag": "r:5000/f/flink:v2", "result": "unchanged"},
+    ])
+    assert lines[2].split()[1:4] == ["flink@sha256:111111111111", "->", "flink:v2@sha256:222222222222"]
+    assert lines[3].split()[1] == "flink:v2@sha256:222222222222"
+
+
 def test_rollout_table_marks_clusters_not_reached():
     lines = flink_rollout_table([{"cluster": "a", "old_image": "-", "new_image": "r/f:2", "result": "created"}],
                                 ["a", "b"])
