@@ -65,11 +65,14 @@ def rendered(tmp_path_factory):
     settings, planner = plan_tasks()
     items = []
     for name, (text, image) in variants().items():
-        path = work / ("%s.yaml.j2" % name)
-        path.write_text(text)
-        items.append({"name": name, "template": str(path), "image": image})
+        # A copy of the role's templates per variant, seen as the role's path: an expression
+        # that read the template's source (role_path) would see the variant too.
+        role = work / name
+        (role / "templates").mkdir(parents=True)
+        (role / "templates" / "workloads.yaml.j2").write_text(text)
+        items.append({"name": name, "role": str(role), "image": image})
     args = planner["flink_rollout_plan"]
-    manifests = args["manifests"].replace("'workloads.yaml.j2'", "item.template")
+    manifests = args["manifests"].replace("'workloads.yaml.j2'", "item.role ~ '/templates/workloads.yaml.j2'")
     assert manifests != args["manifests"], "plan.yml no longer renders workloads.yaml.j2"
     expression = manifests.strip()
     assert expression.startswith("{{") and expression.endswith("}}")
@@ -77,6 +80,7 @@ def rendered(tmp_path_factory):
     play_vars = dict(planner.get("vars") or {})
     play_vars["__inputs"] = args["revision_inputs"]
     play_vars["__flink_cluster_image_ref"] = {"ref": "{{ item.image }}", "tag": ""}
+    play_vars["role_path"] = "{{ item.role }}"
     tasks = [{"ansible.builtin.include_vars": {"file": os.path.join(ROLE, "defaults", "main.yml")}},
              {"ansible.builtin.include_vars": {"file": os.path.join(ROLE, "vars", "main.yml")}},
              {key: settings[key] for key in ("name", "ansible.builtin.set_fact", "vars")},
@@ -88,7 +92,7 @@ def rendered(tmp_path_factory):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                            "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable,
-                           "-e", "role_path=%s" % ROLE, "-e", "flink_cluster_job_class=io.example.Job",
+                           "-e", "flink_cluster_job_class=io.example.Job",
                            str(playbook)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
