@@ -11,6 +11,8 @@
   entrypoint (which rewrites config.yaml, so a mounted file would be dropped).
 - ``flink_config_digest``: a short, stable digest of a config (key order does not matter).
 - ``flink_rollout_table``: the fleet summary table from per-cluster result dicts.
+- ``flink_pvc_as_asked``: whether an existing claim already has the asked size, access mode and
+  StorageClass, so applying it cannot be refused (the role then skips the dry run).
 """
 
 from __future__ import annotations
@@ -178,6 +180,24 @@ def flink_rollout_table(results, clusters=None):
     return [line.rstrip() for line in out]
 
 
+def flink_pvc_as_asked(pvc, size, storage_class, access_mode):
+    """True when the claim (a PersistentVolumeClaim as read) already has exactly the asked
+    storage request and access mode, and the asked StorageClass (an empty one is not set by the
+    role, so any class the cluster assigned stays). Anything else, or no claim, is False: the
+    change is then asked of Kubernetes by a dry run first."""
+    if not isinstance(pvc, dict):
+        return False
+    spec = pvc.get("spec") or {}
+    requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    if str(requested or "") != str(size or ""):
+        return False
+    if list(spec.get("accessModes") or []) != [str(access_mode)]:
+        return False
+    if storage_class and spec.get("storageClassName") != storage_class:
+        return False
+    return True
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -185,4 +205,5 @@ class FilterModule:
             "flink_config_lines": flink_config_lines,
             "flink_config_digest": flink_config_digest,
             "flink_rollout_table": flink_rollout_table,
+            "flink_pvc_as_asked": flink_pvc_as_asked,
         }
