@@ -113,6 +113,42 @@ def revision_digest(manifests, inputs=None, length=12):
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:int(length)]
 
 
+# Annotations that carry the rollout's state on the cluster (roles/flink_cluster/vars/main.yml
+# names the same ones; a unit test keeps them in step).
+ANN_REVISION = "flinkfleet.io/revision"
+ANN_GENERATION = "flinkfleet.io/generation"
+ANN_RESTORE_PATH = "flinkfleet.io/restore-path"
+ANN_GATE = "flinkfleet.io/gate"
+ANN_LAST_HEALTHY = "flinkfleet.io/last-healthy"
+
+
+def summarise_cluster(namespace, statefulset, pvc):
+    """What runs now, from the namespace, the JobManager StatefulSet and the data PVC as read
+    (None when absent): {namespace_exists, current: {exists, image, revision, generation,
+    restore_path, gate}, last_healthy: the PVC's record or {}}. A record that is not JSON is an
+    error, not a cluster without history."""
+    last_healthy = {}
+    if pvc is not None:
+        text = ((pvc.get("metadata") or {}).get("annotations") or {}).get(ANN_LAST_HEALTHY)
+        if text:
+            try:
+                last_healthy = json.loads(text)
+            except ValueError:
+                raise RolloutPlanError("The PVC's %s annotation is not JSON: %s" % (ANN_LAST_HEALTHY, text[:200])) \
+                    from None
+    current = {"exists": statefulset is not None, "image": "", "revision": "", "restore_path": "", "gate": "",
+               "generation": _int(last_healthy.get("generation"), 1) or 1}
+    if statefulset is not None:
+        annotations = (statefulset.get("metadata") or {}).get("annotations") or {}
+        containers = ((((statefulset.get("spec") or {}).get("template") or {}).get("spec") or {})
+                      .get("containers") or [{}])
+        current.update(image=containers[0].get("image") or "", revision=annotations.get(ANN_REVISION) or "",
+                       restore_path=annotations.get(ANN_RESTORE_PATH) or "", gate=annotations.get(ANN_GATE) or "")
+        if annotations.get(ANN_GENERATION):
+            current["generation"] = _int(annotations[ANN_GENERATION], current["generation"])
+    return {"namespace_exists": namespace is not None, "current": current, "last_healthy": last_healthy}
+
+
 def is_deployed(current, last_healthy):
     """Whether what runs is the last healthy revision at its generation, gate passed."""
     if not _bool(current.get("exists")):
