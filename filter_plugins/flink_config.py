@@ -11,6 +11,8 @@
   entrypoint (which rewrites config.yaml, so a mounted file would be dropped).
 - ``flink_config_digest``: a short, stable digest of a config (key order does not matter).
 - ``flink_rollout_table``: the fleet summary table from per-cluster result dicts.
+- ``flink_pvc_as_asked``: whether an existing claim already has the asked size, access mode and
+  StorageClass, so applying it cannot be refused (the role then skips the dry run).
 """
 
 from __future__ import annotations
@@ -134,9 +136,15 @@ def flink_config_digest(config, length=12):
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[: int(length)]
 
 
-def _short_image(ref):
+def _short_image(ref, tag=""):
+    """The image without its registry and repository path; a digest cut to 12 hex digits, after
+    the tag it was resolved from when there is one (flink:2.3.0-1648674@sha256:0a1b2c3d4e5f)."""
     ref = ref or "-"
-    return ref.rsplit("/", 1)[-1] if "/" in ref else ref
+    name, _sep, digest = ref.partition("@")
+    short = (tag or name).rsplit("/", 1)[-1]
+    if digest:
+        short += "@" + digest[:len("sha256:") + 12]
+    return short
 
 
 def flink_rollout_table(results, clusters=None):
@@ -151,8 +159,10 @@ def flink_rollout_table(results, clusters=None):
     seen = set(str(item.get("cluster")) for item in results)
     results += [{"cluster": c, "result": "not reached"} for c in (clusters or []) if str(c) not in seen]
     for item in results:
-        old, new = _short_image(item.get("old_image")), _short_image(item.get("new_image"))
-        image = new if old == new or old == "-" else "%s -> %s" % (old, new)
+        old = _short_image(item.get("old_image"))
+        new = _short_image(item.get("new_image"), item.get("new_tag") or "")
+        same = old == "-" or (item.get("old_image") or "-") == (item.get("new_image") or "-")
+        image = new if same else "%s -> %s" % (old, new)
         seconds = item.get("seconds")
         rows.append(
             (
@@ -170,6 +180,24 @@ def flink_rollout_table(results, clusters=None):
     return [line.rstrip() for line in out]
 
 
+def flink_pvc_as_asked(pvc, size, storage_class, access_mode):
+    """True when the claim (a PersistentVolumeClaim as read) already has exactly the asked
+    storage request and access mode, and the asked StorageClass (an empty one is not set by the
+    role, so any class the cluster assigned stays). Anything else, or no claim, is False: the
+    change is then asked of Kubernetes by a dry run first."""
+    if not isinstance(pvc, dict):
+        return False
+    spec = pvc.get("spec") or {}
+    requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    if str(requested or "") != str(size or ""):
+        return False
+    if list(spec.get("accessModes") or []) != [str(access_mode)]:
+        return False
+    if storage_class and spec.get("storageClassName") != storage_class:
+        return False
+    return True
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -177,4 +205,5 @@ class FilterModule:
             "flink_config_lines": flink_config_lines,
             "flink_config_digest": flink_config_digest,
             "flink_rollout_table": flink_rollout_table,
+            "flink_pvc_as_asked": flink_pvc_as_asked,
         }

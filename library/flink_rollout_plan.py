@@ -14,7 +14,13 @@ description:
     decision of the C(flink_cluster) role's rollout; see there for the rules.
   - C(step=plan) compares what runs (C(current), read from the JobManager StatefulSet) and the
     last healthy revision (C(last_healthy), the PVC's record) with C(desired_revision) and
-    returns C(action) C(create), C(upgrade) or C(unchanged). A revision counts as deployed
+    returns C(action) C(create), C(upgrade) or C(unchanged). The desired revision is
+    C(desired_revision) when given, else the digest of C(manifests) (the workload manifests
+    rendered as they would be applied), normalised, with C(revision_inputs); so a comment-only
+    change of the role's template does not roll, a pod spec change does. With C(read=true) it
+    first reads C(current) and C(last_healthy) itself (the namespace, the JobManager
+    StatefulSet C(statefulset) and the data PVC C(pvc), one API client) and returns them with
+    C(namespace_exists) and the PVC as read. A revision counts as deployed
     only when its health gate passed; a cluster whose last attempt failed is rolled again.
   - C(step=upgrade) returns the upgrade's generation, restore path, gate expectation and this
     run's rollback points once the old job was looked at, stopped or savepointed.
@@ -41,14 +47,31 @@ options:
     description: What runs now (exists, revision, generation, gate, restore_path, image).
     type: dict
     default: {}
+  read:
+    description: Read C(current) and C(last_healthy) from the cluster (step=plan) instead of taking them.
+    type: bool
+    default: false
+  statefulset:
+    description: The JobManager StatefulSet (step=plan with read).
+    type: str
+    default: ""
   last_healthy:
     description: The last healthy revision's record from the PVC, or empty.
     type: dict
     default: {}
   desired_revision:
-    description: Digest of the asked revision (step=plan).
+    description: Digest of the asked revision (step=plan); empty computes it from C(manifests).
     type: str
     default: ""
+  manifests:
+    description: The rendered workload manifests of the asked revision (step=plan).
+    type: list
+    elements: dict
+    default: []
+  revision_inputs:
+    description: What the revision covers beyond the manifests (the configuration's content, the PVC) (step=plan).
+    type: dict
+    default: {}
   action:
     description: The planned action (step=rollback, step=result).
     type: str
@@ -103,17 +126,17 @@ options:
     type: int
     default: 120
   kubeconfig:
-    description: Kubeconfig for the probe pod.
+    description: Kubeconfig for the probe pod and the read.
     type: path
   context:
     description: Kubeconfig context.
     type: str
   namespace:
-    description: The cluster's namespace (probe pod).
+    description: The cluster's namespace (probe pod, step=plan with read).
     type: str
     default: ""
   pvc:
-    description: The data PVC (probe pod).
+    description: The data PVC (probe pod, step=plan with read).
     type: str
     default: ""
   data_dir:
@@ -125,7 +148,11 @@ options:
     type: str
     default: ""
   new_image:
-    description: The asked image (step=result).
+    description: The asked image, pinned by digest (step=result).
+    type: str
+    default: ""
+  new_tag:
+    description: The tag the asked image was resolved from, or empty (step=result).
     type: str
     default: ""
   outcome:
@@ -200,6 +227,26 @@ action:
   description: create, upgrade or unchanged (step=plan).
   returned: step=plan
   type: str
+revision:
+  description: The desired revision (step=plan).
+  returned: step=plan
+  type: str
+current:
+  description: What runs now, as read (step=plan with read).
+  returned: step=plan with read
+  type: dict
+last_healthy:
+  description: The PVC's last healthy record, or empty (step=plan with read).
+  returned: step=plan with read
+  type: dict
+namespace_exists:
+  description: Whether the namespace exists (step=plan with read).
+  returned: step=plan with read
+  type: bool
+pvc_resource:
+  description: The data PVC as read, or empty (step=plan with read).
+  returned: step=plan with read
+  type: dict
 reason:
   description: Why (step=plan, step=rollback).
   returned: step=plan, step=rollback
@@ -269,10 +316,12 @@ from ansible.module_utils._flink_rollout_plan import (
     plan,
     probe_pod,
     result,
+    revision_digest,
     rollback,
     rollback_candidates,
     run_probe,
     savepoint_probe_script,
+    summarise_cluster,
     upgrade,
 )
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
@@ -283,8 +332,12 @@ def argspec():
         step=dict(type="str", choices=["plan", "upgrade", "rollback", "result", "find_savepoint"], required=True),
         upgrade_mode=dict(type="str", choices=["last-state", "savepoint", "stateless"], default="last-state"),
         current=dict(type="dict", default={}),
+        read=dict(type="bool", default=False),
+        statefulset=dict(type="str", default=""),
         last_healthy=dict(type="dict", default={}),
         desired_revision=dict(type="str", default=""),
+        manifests=dict(type="list", elements="dict", default=[]),
+        revision_inputs=dict(type="dict", default={}),
         action=dict(type="str", choices=["create", "upgrade", "unchanged", "none"], default="none"),
         generation=dict(type="int", default=1),
         restore_path=dict(type="str", default=""),
@@ -304,6 +357,7 @@ def argspec():
         data_dir=dict(type="str", default="/flink-data"),
         cluster=dict(type="str", default=""),
         new_image=dict(type="str", default=""),
+        new_tag=dict(type="str", default=""),
         outcome=dict(type="str", default=""),
         failed=dict(type="bool", default=False),
         rollback_failed=dict(type="bool", default=False),
@@ -363,11 +417,32 @@ def savepoint_lookup(params):
     return run_probe(core, pod, params["probe_timeout"])
 
 
-def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup):
+def read_cluster(params):
+    """(namespace, StatefulSet, PVC) as the API returns them, None for each that is absent."""
+    from ansible.module_utils._flink_kube import api_client, json_getter
+
+    get_json = json_getter(api_client(params["kubeconfig"], params["context"]))
+    namespace = params["namespace"]
+    return (get_json("/api/v1/namespaces/%s" % namespace),
+            get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, params["statefulset"])),
+            get_json("/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (namespace, params["pvc"])))
+
+
+def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup, reader=read_cluster):
     step = params["step"]
     if step == "plan":
-        return dict(changed=False, **plan(params["current"], params["last_healthy"], params["desired_revision"],
-                                          params["upgrade_mode"]))
+        out = dict(changed=False)
+        current, last_healthy = params["current"], params["last_healthy"]
+        if params["read"]:
+            if not params["namespace"] or not params["statefulset"] or not params["pvc"]:
+                raise FlinkfleetError("step=plan with read needs namespace, statefulset and pvc")
+            namespace, statefulset, pvc = reader(params)
+            summary = summarise_cluster(namespace, statefulset, pvc)
+            current, last_healthy = summary["current"], summary["last_healthy"]
+            out.update(summary, pvc_resource=pvc or {})
+        revision = params["desired_revision"] or revision_digest(params["manifests"], params["revision_inputs"])
+        out.update(plan(current, last_healthy, revision, params["upgrade_mode"]), revision=revision)
+        return out
     if step == "upgrade":
         return dict(changed=False, **upgrade(params["upgrade_mode"], params["generation"], params["restore_path"],
                                              params["before"], params["stop_location"], params["safety_location"]))
@@ -394,7 +469,8 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
                                         params["rollback_failed"])
     return dict(changed=False, result=result(
         params["cluster"], params["action"], params["upgrade_mode"], params["current"].get("image"),
-        params["new_image"], text, params["error"], params["gate_result"], params["seconds"], params["rollback"]))
+        params["new_image"], text, params["error"], params["gate_result"], params["seconds"], params["rollback"],
+        new_tag=params["new_tag"]))
 
 
 def main():

@@ -26,6 +26,10 @@ upgrade, the point recorded when the revision was last healthy) counts only when
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 ACTIONS = ("create", "upgrade", "unchanged")
@@ -54,6 +58,95 @@ def _bool(value):
 
 def _norm(path):
     return str(path or "").strip()
+
+
+# Fields of the rendered workloads that are not part of what a revision is: the annotations
+# that carry the rollout's own state (the revision itself, the generation and restore point of
+# the apply, the gate, the upgrade mode of this run), the pod annotation naming the rendered
+# configuration (it holds the generation's cluster-id; the configuration is counted by content,
+# revision_inputs' config) and what the API server adds.
+VOLATILE_ANNOTATIONS = ("flinkfleet.io/revision", "flinkfleet.io/generation", "flinkfleet.io/restore-path",
+                        "flinkfleet.io/gate", "flinkfleet.io/upgrade-mode")
+VOLATILE_POD_ANNOTATIONS = ("flinkfleet.io/config-sha",)
+SERVER_METADATA = ("resourceVersion", "uid", "generation", "creationTimestamp", "managedFields", "selfLink")
+CONFIG_REF = "(configuration, counted by content)"
+
+
+def _strip_annotations(metadata, names):
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, dict):
+        for name in names:
+            annotations.pop(name, None)
+        if not annotations:
+            metadata.pop("annotations")
+
+
+def normalise_workload(doc):
+    """One rendered workload manifest as it would be applied, minus the volatile fields."""
+    doc = copy.deepcopy(doc or {})
+    doc.pop("status", None)
+    metadata = doc.get("metadata") or {}
+    for name in SERVER_METADATA:
+        metadata.pop(name, None)
+    _strip_annotations(metadata, VOLATILE_ANNOTATIONS)
+    template = (doc.get("spec") or {}).get("template") or {}
+    _strip_annotations(template.get("metadata") or {}, VOLATILE_POD_ANNOTATIONS)
+    for container in ((template.get("spec") or {}).get("containers") or []):
+        for env in container.get("env") or []:
+            ref = ((env or {}).get("valueFrom") or {}).get("configMapKeyRef")
+            if isinstance(ref, dict) and ref.get("key") == "config.yaml":
+                ref["name"] = CONFIG_REF
+    return doc
+
+
+def revision_digest(manifests, inputs=None, length=12):
+    """The revision: a sha256 of the rendered workload manifests, normalised (normalise_workload),
+    with what the revision needs beyond them (inputs: the configuration's content, the PVC), in
+    canonical JSON. A comment or layout change of the template renders the same objects and
+    keeps the revision; any change of a pod spec field changes it."""
+    if not manifests:
+        raise RolloutPlanError("No rendered workload manifests to compute the revision from")
+    objects = sorted((normalise_workload(doc) for doc in manifests),
+                     key=lambda d: (str(d.get("kind")), str((d.get("metadata") or {}).get("name"))))
+    canonical = json.dumps({"workloads": objects, "inputs": inputs or {}}, sort_keys=True, separators=(",", ":"),
+                           default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:int(length)]
+
+
+# Annotations that carry the rollout's state on the cluster (roles/flink_cluster/vars/main.yml
+# names the same ones; a unit test keeps them in step).
+ANN_REVISION = "flinkfleet.io/revision"
+ANN_GENERATION = "flinkfleet.io/generation"
+ANN_RESTORE_PATH = "flinkfleet.io/restore-path"
+ANN_GATE = "flinkfleet.io/gate"
+ANN_LAST_HEALTHY = "flinkfleet.io/last-healthy"
+
+
+def summarise_cluster(namespace, statefulset, pvc):
+    """What runs now, from the namespace, the JobManager StatefulSet and the data PVC as read
+    (None when absent): {namespace_exists, current: {exists, image, revision, generation,
+    restore_path, gate}, last_healthy: the PVC's record or {}}. A record that is not JSON is an
+    error, not a cluster without history."""
+    last_healthy = {}
+    if pvc is not None:
+        text = ((pvc.get("metadata") or {}).get("annotations") or {}).get(ANN_LAST_HEALTHY)
+        if text:
+            try:
+                last_healthy = json.loads(text)
+            except ValueError:
+                raise RolloutPlanError("The PVC's %s annotation is not JSON: %s" % (ANN_LAST_HEALTHY, text[:200])) \
+                    from None
+    current = {"exists": statefulset is not None, "image": "", "revision": "", "restore_path": "", "gate": "",
+               "generation": _int(last_healthy.get("generation"), 1) or 1}
+    if statefulset is not None:
+        annotations = (statefulset.get("metadata") or {}).get("annotations") or {}
+        containers = ((((statefulset.get("spec") or {}).get("template") or {}).get("spec") or {})
+                      .get("containers") or [{}])
+        current.update(image=containers[0].get("image") or "", revision=annotations.get(ANN_REVISION) or "",
+                       restore_path=annotations.get(ANN_RESTORE_PATH) or "", gate=annotations.get(ANN_GATE) or "")
+        if annotations.get(ANN_GENERATION):
+            current["generation"] = _int(annotations[ANN_GENERATION], current["generation"])
+    return {"namespace_exists": namespace is not None, "current": current, "last_healthy": last_healthy}
 
 
 def is_deployed(current, last_healthy):
@@ -304,14 +397,16 @@ def outcome(action, check_mode=False, failed=False, rollback=None, rollback_fail
 
 
 def result(cluster, action, upgrade_mode, old_image, new_image, outcome_text, error, gate_result, seconds,
-           rollback_info=None):
-    """The record published as flink_cluster_result (the fleet summary and last-rollout.json)."""
+           rollback_info=None, new_tag=""):
+    """The record published as flink_cluster_result (the fleet summary and last-rollout.json).
+    new_image is what was asked, pinned by digest; new_tag the tag it was resolved from."""
     gate_result = gate_result or {}
     rollback_info = rollback_info or {}
     out = {
         "cluster": cluster,
         "old_image": old_image or "-",
         "new_image": new_image,
+        "new_tag": new_tag or "",
         "mode": "create" if action == "create" else upgrade_mode,
         "result": outcome_text or action,
         "gate": gate_result.get("gate") or "-",

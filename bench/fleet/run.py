@@ -102,6 +102,8 @@ def rollout(inv, size, image):
                ANSIBLE_FORCE_COLOR="0", PATH=BIN + os.pathsep + os.environ["PATH"])
     extra = {"flinkfleet_rollout_serial": SERIAL, "flinkfleet_rollout_max_fail_percentage": 0,
              "flink_cluster_image": image,
+             # kwok pods never pull: the bench tags are names only, not in the registry to resolve.
+             "flink_cluster_image_pin": False,
              "flinkfleet_rollout_report": os.path.join(os.path.dirname(inv), "report-%d.json" % size)}
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "rollout.yml"), "-i", inv,
            "--forks", str(max(size, 5)), "-e", json.dumps(extra)]

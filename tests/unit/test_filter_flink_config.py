@@ -9,6 +9,7 @@ from flink_config import (
     flink_config_digest,
     flink_config_flatten,
     flink_config_lines,
+    flink_pvc_as_asked,
     flink_rollout_table,
 )
 
@@ -90,6 +91,18 @@ def test_rollout_table():
     assert lines[3].split()[1] == "f:1" and lines[3].endswith("-")
 
 
+def test_rollout_table_shows_tag_and_digest_of_a_pinned_image():
+    d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    lines = flink_rollout_table([
+        {"cluster": "a", "old_image": "r:5000/f/flink@" + d1, "new_image": "r:5000/f/flink@" + d2,
+         "new_tag": "r:5000/f/flink:v2", "result": "upgraded"},
+        {"cluster": "b", "old_image": "r:5000/f/flink@" + d2, "new_image": "r:5000/f/flink@" + d2,
+         "new_tag": "r:5000/f/flink:v2", "result": "unchanged"},
+    ])
+    assert lines[2].split()[1:4] == ["flink@sha256:111111111111", "->", "flink:v2@sha256:222222222222"]
+    assert lines[3].split()[1] == "flink:v2@sha256:222222222222"
+
+
 def test_rollout_table_marks_clusters_not_reached():
     lines = flink_rollout_table([{"cluster": "a", "old_image": "-", "new_image": "r/f:2", "result": "created"}],
                                 ["a", "b"])
@@ -97,6 +110,24 @@ def test_rollout_table_marks_clusters_not_reached():
     assert lines[3].split() == ["b", "-", "-", "not", "reached", "-"]
 
 
+PVC = {"spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "local-path",
+                "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+@pytest.mark.parametrize("pvc, size, storage_class, mode, expected", [
+    pytest.param(PVC, "1Gi", "", "ReadWriteOnce", True, id="as-asked-default-class"),
+    pytest.param(PVC, "1Gi", "local-path", "ReadWriteOnce", True, id="as-asked-named-class"),
+    pytest.param(PVC, "2Gi", "", "ReadWriteOnce", False, id="other-size"),
+    pytest.param(PVC, "1024Mi", "", "ReadWriteOnce", False, id="same-size-other-spelling-asks-kubernetes"),
+    pytest.param(PVC, "1Gi", "", "ReadWriteMany", False, id="other-access-mode"),
+    pytest.param(PVC, "1Gi", "fast", "ReadWriteOnce", False, id="other-class"),
+    pytest.param(None, "1Gi", "", "ReadWriteOnce", False, id="no-claim"),
+])
+def test_pvc_as_asked(pvc, size, storage_class, mode, expected):
+    assert flink_pvc_as_asked(pvc, size, storage_class, mode) is expected
+
+
 def test_filter_module_exports():
     assert set(FilterModule().filters()) == {
-        "flink_config_flatten", "flink_config_lines", "flink_config_digest", "flink_rollout_table"}
+        "flink_config_flatten", "flink_config_lines", "flink_config_digest", "flink_rollout_table",
+        "flink_pvc_as_asked"}

@@ -23,7 +23,7 @@ def params(**kw):
                  "restore_path", "file:/d/sp", id="upgrade"),
     pytest.param(dict(step="rollback", action="create"), "rollback", False, id="rollback-after-create"),
     pytest.param(dict(step="result", action="upgrade", failed=True, rollback_failed=True, cluster="c"),
-                 "result", {"cluster": "c", "old_image": "-", "new_image": "", "mode": "last-state",
+                 "result", {"cluster": "c", "old_image": "-", "new_image": "", "new_tag": "", "mode": "last-state",
                             "result": "FAILED, rollback failed", "gate": "-", "failed": True, "error": "",
                             "seconds": 0.0}, id="result-rollback-failed"),
 ])

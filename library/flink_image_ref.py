@@ -1,0 +1,128 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: pin the images of a rollout to their registry digests, once per run."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: flink_image_ref
+short_description: Pin the images of a Flink rollout to their registry digests
+description:
+  - A thin wrapper over C(module_utils/_flink_image_ref.py); see there for the rules.
+  - Each distinct entry of C(images) is resolved once into C(<name>@sha256:<digest>). An empty
+    entry means the image build.yml recorded in C(build_record) (its recorded digest, else the
+    registry's digest of its content tag); without a record it fails naming the record and
+    C(flink_cluster_image), never falling back to C(:latest).
+  - A reference with a digest is used as given. A tag is resolved with the registry's v2 API
+    (C(HEAD /v2/<repository>/manifests/<tag>), OCI and Docker manifest and index types in
+    C(Accept)); a tag the registry does not have fails naming it.
+  - C(pins) (this run's earlier resolutions) answer without a registry request or reading the
+    build record, so a build during the rollout does not change what later waves get.
+options:
+  images:
+    description: The requested images (empty string for the build record's image).
+    type: list
+    elements: str
+    default: [""]
+  build_record:
+    description: The JSON record build.yml writes (C(refs), C(digest)).
+    type: path
+  pins:
+    description: Earlier resolutions of this run, by requested image.
+    type: dict
+    default: {}
+  pin:
+    description: Resolve tags to digests; false deploys a given tag as it is (the build record is pinned always).
+    type: bool
+    default: true
+  registry_username:
+    description: Registry user for the manifest requests; anonymous when empty.
+    type: str
+    default: ""
+  registry_password:
+    description: Its password (never logged).
+    type: str
+    default: ""
+  registry_scheme:
+    description: C(http), C(https) or C(auto) (http for 127.0.0.1/localhost).
+    type: str
+    choices: [auto, http, https]
+    default: auto
+  timeout:
+    description: Seconds per registry request.
+    type: int
+    default: 30
+attributes:
+  check_mode:
+    support: full
+    details: Reads only (the build record and manifest HEAD requests).
+  idempotent:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Pin the image of this run.
+  flink_image_ref:
+    images: ["", "127.0.0.1:5000/flinkfleet/flink:2.3.0-1648674"]
+    build_record: ~/.cache/flinkfleet/flink-image/last-build.json
+  register: pinned
+"""
+
+RETURN = r"""
+images:
+  description: Per requested image, C(ref) (name@digest, what is deployed), C(tag) (name:tag or empty),
+    C(digest), C(source) (build record, registry, given, run, unpinned) and C(note).
+  returned: always
+  type: dict
+ref:
+  description: The pinned reference of the first requested image.
+  returned: always
+  type: str
+tag:
+  description: The tag reference of the first requested image, or empty.
+  returned: always
+  type: str
+digest:
+  description: The digest of the first requested image.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils._flink_image_ref import pin_all, registry_lookup
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+
+def argspec():
+    return dict(
+        images=dict(type="list", elements="str", default=[""]),
+        build_record=dict(type="path"),
+        pins=dict(type="dict", default={}),
+        pin=dict(type="bool", default=True),
+        registry_username=dict(type="str", default=""),
+        registry_password=dict(type="str", default="", no_log=True),
+        registry_scheme=dict(type="str", choices=["auto", "http", "https"], default="auto"),
+        timeout=dict(type="int", default=30),
+    )
+
+
+def run(params, lookup=None):
+    lookup = lookup or registry_lookup(params["registry_username"], params["registry_password"],
+                                       params["registry_scheme"], params["timeout"])
+    images = pin_all(params["images"] or [""], params["build_record"], lookup, params["pins"], params["pin"])
+    first = images[str((params["images"] or [""])[0] or "").strip()]
+    return dict(changed=False, images=images, ref=first["ref"], tag=first["tag"], digest=first["digest"])
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    try:
+        out = run(dict(module.params))
+    except FlinkfleetError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+"""Pin the image of a rollout to its registry digest, once per run.
+
+A tag is a moving name: build.yml moves the readable tag on every build and rewrites its build
+record (``flink-image/last-build.json``), so an image read lazily at each reference can change
+between the waves of one rollout. The rollout therefore resolves every requested image once,
+before its first wave, into ``<name>@sha256:<digest>`` and deploys only that reference:
+
+- nothing asked (``''``): the build record's image, pinned by the digest the build recorded
+  after its push (``digest``), else by asking the registry for the record's content tag;
+  no record: an error that names the record and ``flink_cluster_image``; there is no
+  ``:latest`` fallback;
+- ``name@sha256:...`` (with or without a tag): already pinned, used as given;
+- ``name:tag`` (a bare ``name`` means ``name:latest``, said so in the result): the digest the
+  registry's manifest HEAD returns for that tag (``Docker-Content-Digest``), or an error
+  naming the tag when the registry does not have it.
+
+``pins`` (the run's resolutions, made before the first wave) answer without any lookup, so a
+build during the rollout does not change what a later wave gets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+
+
+class ImageRefError(FlinkfleetError):
+    """An image could not be pinned to a digest (nothing was rolled out)."""
+
+
+def split_ref(ref):
+    """'reg:5000/a/b:tag@sha256:x' -> ('reg:5000/a/b', 'tag', 'sha256:x'); tag and digest may be ''."""
+    ref = str(ref or "").strip()
+    name, _sep, digest = ref.partition("@")
+    tag = ""
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    return name, tag, digest
+
+
+def registry_of(name):
+    """(registry address, repository) of an image name, Docker's rules: the first component is a
+    registry when it has a '.' or ':' or is 'localhost'; otherwise Docker Hub (library/ for one part)."""
+    first, _sep, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first, rest
+    return DOCKER_HUB, name if rest else "library/" + name
+
+
+def validate(ref, what="flink_cluster_image"):
+    name, tag, digest = split_ref(ref)
+    if not name or name != name.lower() or " " in name or name.endswith("/"):
+        raise ImageRefError("%s %r is not an image reference (registry/repository[:tag][@sha256:...])" % (what, ref))
+    if digest and not DIGEST_RE.match(digest):
+        raise ImageRefError("%s %r: the digest must be sha256: and 64 hex digits" % (what, ref))
+    return name, tag, digest
+
+
+def read_record(path):
+    """The build record (dict), or None when there is none. A record that is not JSON is an error."""
+    if not path:
+        return None
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ImageRefError("Cannot read the build record %s: %s" % (path, exc)) from None
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise ImageRefError("The build record %s is not JSON (%s); run build.yml again or set "
+                            "flink_cluster_image" % (path, exc)) from None
+    if not isinstance(record, dict):
+        raise ImageRefError("The build record %s is not a JSON object" % path)
+    return record
+
+
+def pinned(name, digest, tag="", source="", note=""):
+    return {"ref": "%s@%s" % (name, digest), "tag": ("%s:%s" % (name, tag)) if tag else "",
+            "digest": digest, "source": source, "note": note}
+
+
+def pin_one(requested, record, record_path, lookup, pin=True):
+    """The pinned reference of one requested image. lookup(name, tag) -> digest or None (the
+    registry has no such tag); it may raise ImageRefError when the registry cannot be asked."""
+    requested = str(requested or "").strip()
+    if not requested:
+        if record is None:
+            raise ImageRefError(
+                "No image to roll out: flink_cluster_image is not set and there is no build record at %s. "
+                "Run build.yml (it records the image it pushed) or set flink_cluster_image. Nothing was rolled out."
+                % (record_path or "(flink_cluster_build_record is empty)"))
+        refs = record.get("refs") or []
+        if not refs or not isinstance(refs, list):
+            raise ImageRefError("The build record %s names no image (refs is empty); run build.yml again or set "
+                                "flink_cluster_image. Nothing was rolled out." % record_path)
+        name, tag, _ = validate(refs[0], "The build record's image")
+        digest = record.get("digest") or ""
+        if digest:
+            if not DIGEST_RE.match(digest):
+                raise ImageRefError("The build record %s has a malformed digest %r" % (record_path, digest))
+            return pinned(name, digest, tag, "build record")
+        # Built without a push (flink_image_push: false): only the registry can say what to pull.
+        digest = lookup(name, tag or "latest")
+        if not digest:
+            raise ImageRefError(
+                "The build record %s has no digest (the image was not pushed) and the registry has no %s. "
+                "Push it (build.yml) or set flink_cluster_image. Nothing was rolled out." % (record_path, refs[0]))
+        return pinned(name, digest, tag, "registry (build record's tag)")
+    name, tag, digest = validate(requested)
+    if digest:
+        return pinned(name, digest, tag, "given")
+    if not pin:
+        return {"ref": requested, "tag": requested, "digest": "", "source": "unpinned", "note": ""}
+    note = "" if tag else "no tag given: %s:latest was resolved" % name
+    asked = tag or "latest"
+    found = lookup(name, asked)
+    if not found:
+        registry, repository = registry_of(name)
+        raise ImageRefError(
+            "Image %s:%s: registry %s has no tag %s in %s. Push it (build.yml) or fix flink_cluster_image. "
+            "Nothing was rolled out." % (name, asked, registry, asked, repository))
+    if not DIGEST_RE.match(found):
+        raise ImageRefError("Registry answered %r as the digest of %s:%s" % (found, name, asked))
+    return pinned(name, found, asked, "registry", note)
+
+
+def pin_all(requests, record_path, lookup, pins=None, pin=True, reader=read_record):
+    """{requested: pinned} for every distinct requested image, each looked up once; a request
+    found in pins (this run's earlier resolution) is answered from there, with no lookup and
+    without reading the build record."""
+    pins = pins or {}
+    out = {}
+    record = None
+    record_read = False
+    cache = {}
+
+    def cached_lookup(name, tag):
+        if (name, tag) not in cache:
+            cache[(name, tag)] = lookup(name, tag)
+        return cache[(name, tag)]
+
+    for requested in requests:
+        key = str(requested or "").strip()
+        if key in out:
+            continue
+        if key in pins and pins[key].get("ref"):
+            out[key] = dict(pins[key], source=pins[key].get("source") or "run")
+            continue
+        if not key and not record_read:
+            record, record_read = reader(record_path), True
+        out[key] = pin_one(key, record, record_path, cached_lookup, pin)
+    return out
+
+
+def registry_lookup(username="", password="", scheme="auto", timeout=30, registry_factory=None):
+    """lookup(name, tag) over the registry's v2 API (HEAD /v2/<repository>/manifests/<tag> with the
+    manifest and index media types in Accept), one client per registry."""
+    clients = {}
+
+    def factory(address):
+        if registry_factory:
+            return registry_factory(address)
+        from ansible.module_utils._flink_image import Registry
+
+        api = DOCKER_HUB_API if address == DOCKER_HUB else address
+        return Registry(api, username, password, scheme=scheme, timeout=timeout)
+
+    def lookup(name, tag):
+        from ansible.module_utils._flink_image import FlinkImageError
+
+        address, repository = registry_of(name)
+        if address not in clients:
+            clients[address] = factory(address)
+        try:
+            return clients[address].manifest_digest(repository, tag)
+        except FlinkImageError as exc:
+            msg = str(getattr(exc, "msg", exc)).replace(" Nothing was built or pushed.", "")
+            raise ImageRefError("Cannot resolve %s:%s to its digest: %s Nothing was rolled out." % (
+                name, tag, msg), registry=address) from None
+
+    return lookup

@@ -1,0 +1,201 @@
+"""Pinning the rollout's image to a digest (module_utils/_flink_image_ref.py), case by case."""
+
+import json
+
+import pytest
+
+from ansible.module_utils._flink_image import MANIFEST_TYPES, Registry
+from ansible.module_utils._flink_image_ref import (
+    ImageRefError,
+    pin_all,
+    pin_one,
+    read_record,
+    registry_lookup,
+    registry_of,
+    split_ref,
+)
+
+D1 = "sha256:" + "1" * 64
+D2 = "sha256:" + "2" * 64
+D3 = "sha256:" + "3" * 64
+REPO = "127.0.0.1:5000/flinkfleet/flink"
+RECORD = {"image": REPO, "refs": [REPO + ":sha256-0dc9f602", REPO + ":2.3.0-2e03abd"], "digest": D1}
+# What the fake registry holds: (name, tag) -> digest.
+REGISTRY = {(REPO, "v2"): D2, (REPO, "latest"): D3, (REPO, "sha256-0dc9f602"): D1, ("flink", "2.3.0"): D2}
+
+
+class Lookups:
+    """A registry lookup that counts its requests."""
+
+    def __init__(self, held=None):
+        self.held = REGISTRY if held is None else held
+        self.asked = []
+
+    def __call__(self, name, tag):
+        self.asked.append((name, tag))
+        return self.held.get((name, tag))
+
+
+@pytest.mark.parametrize("ref, expected", [
+    ("127.0.0.1:5000/flinkfleet/flink:v2", ("127.0.0.1:5000/flinkfleet/flink", "v2", "")),
+    ("127.0.0.1:5000/flinkfleet/flink", ("127.0.0.1:5000/flinkfleet/flink", "", "")),
+    ("127.0.0.1:5000/f/flink:v2@" + D1, ("127.0.0.1:5000/f/flink", "v2", D1)),
+    ("reg/f@" + D1, ("reg/f", "", D1)),
+    ("flink:2.3.0", ("flink", "2.3.0", "")),
+])
+def test_split_ref(ref, expected):
+    assert split_ref(ref) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("127.0.0.1:5000/flinkfleet/flink", ("127.0.0.1:5000", "flinkfleet/flink")),
+    ("registry.example/team/flink", ("registry.example", "team/flink")),
+    ("localhost/flink", ("localhost", "flink")),
+    ("apache/flink", ("docker.io", "apache/flink")),
+    ("flink", ("docker.io", "library/flink")),
+])
+def test_registry_of(name, expected):
+    assert registry_of(name) == expected
+
+
+@pytest.mark.parametrize("requested, record, ref, tag, source, asked", [
+    pytest.param("", RECORD, REPO + "@" + D1, REPO + ":sha256-0dc9f602", "build record", [],
+                 id="build-record-digest-no-request"),
+    pytest.param("", dict(RECORD, digest=None), REPO + "@" + D1, REPO + ":sha256-0dc9f602",
+                 "registry (build record's tag)", [(REPO, "sha256-0dc9f602")], id="build-record-without-digest"),
+    pytest.param(REPO + ":v2", RECORD, REPO + "@" + D2, REPO + ":v2", "registry", [(REPO, "v2")],
+                 id="user-tag-resolved"),
+    pytest.param(REPO, None, REPO + "@" + D3, REPO + ":latest", "registry", [(REPO, "latest")],
+                 id="bare-name-means-latest-said-so"),
+    pytest.param(REPO + ":v9@" + D2, None, REPO + "@" + D2, REPO + ":v9", "given", [], id="digest-given"),
+    pytest.param("flink:2.3.0", None, "flink@" + D2, "flink:2.3.0", "registry", [("flink", "2.3.0")],
+                 id="docker-hub-name"),
+])
+def test_pin_one(requested, record, ref, tag, source, asked):
+    lookups = Lookups()
+    out = pin_one(requested, record, "/c/last-build.json", lookups)
+    assert (out["ref"], out["tag"], out["source"]) == (ref, tag, source)
+    assert out["digest"] == ref.split("@")[1]
+    assert lookups.asked == asked
+
+
+def test_bare_name_notes_the_latest_tag():
+    assert "latest was resolved" in pin_one(REPO, None, "", Lookups())["note"]
+
+
+@pytest.mark.parametrize("requested, record, match", [
+    pytest.param("", None, r"flink_cluster_image is not set and there is no build record at /c/last-build.json",
+                 id="no-record-no-image"),
+    pytest.param("", {"refs": []}, "names no image", id="record-without-refs"),
+    pytest.param("", {"refs": [REPO + ":gone"], "digest": None}, r"has no digest .* registry has no .*:gone",
+                 id="record-unpushed-and-not-in-registry"),
+    pytest.param(REPO + ":no-such-tag", RECORD, r"registry 127.0.0.1:5000 has no tag no-such-tag in flinkfleet/flink",
+                 id="tag-not-in-registry"),
+    pytest.param(REPO + "@sha256:abc", None, "64 hex digits", id="malformed-digest"),
+    pytest.param("Reg/Flink:v1", None, "not an image reference", id="upper-case-name"),
+])
+def test_pin_one_fails_naming_what_is_missing(requested, record, match):
+    with pytest.raises(ImageRefError, match=match) as info:
+        pin_one(requested, record, "/c/last-build.json", Lookups())
+    assert ":latest" not in info.value.msg or requested.endswith(":latest")
+
+
+def test_unpinned_tag_is_deployed_as_given_but_the_record_still_is_pinned():
+    lookups = Lookups()
+    assert pin_one(REPO + ":v2", None, "", lookups, pin=False)["ref"] == REPO + ":v2"
+    assert pin_one("", RECORD, "", lookups, pin=False)["ref"] == REPO + "@" + D1
+    assert lookups.asked == []
+
+
+def test_pin_all_looks_each_distinct_image_up_once():
+    lookups = Lookups()
+    reads = []
+
+    def reader(path):
+        reads.append(path)
+        return RECORD
+
+    out = pin_all(["", REPO + ":v2", "", REPO + ":v2", REPO + ":latest", REPO], "/c/r.json", lookups, reader=reader)
+    assert set(out) == {"", REPO + ":v2", REPO + ":latest", REPO}
+    assert lookups.asked == [(REPO, "v2"), (REPO, "latest")]
+    assert reads == ["/c/r.json"]
+    assert out[REPO]["ref"] == out[REPO + ":latest"]["ref"] == REPO + "@" + D3
+
+
+def test_a_rebuild_between_waves_does_not_change_what_later_waves_get(tmp_path):
+    """The run resolves before its first wave; build.yml then pushes a new image and rewrites its
+    record and moves the tag. A later wave, given the run's pins, still gets the first digest;
+    without them it would get the new build (so the pins are what keeps it)."""
+    record = tmp_path / "last-build.json"
+    record.write_text(json.dumps(RECORD))
+    registry = dict(REGISTRY)
+    run = pin_all(["", REPO + ":v2"], str(record), Lookups(registry))
+    # The rebuild, while wave 1 runs.
+    record.write_text(json.dumps(dict(RECORD, digest=D3, refs=[REPO + ":sha256-ffff"])))
+    registry[(REPO, "v2")] = D3
+    later = Lookups(registry)
+    wave2 = pin_all(["", REPO + ":v2"], str(record), later, pins=run)
+    assert wave2[""]["ref"] == REPO + "@" + D1 and wave2[REPO + ":v2"]["ref"] == REPO + "@" + D2
+    assert later.asked == []
+    unpinned = pin_all(["", REPO + ":v2"], str(record), Lookups(registry))
+    assert unpinned[""]["ref"] == REPO + "@" + D3 and unpinned[REPO + ":v2"]["ref"] == REPO + "@" + D3
+
+
+def test_read_record(tmp_path):
+    assert read_record(str(tmp_path / "none.json")) is None
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ImageRefError, match="is not JSON"):
+        read_record(str(bad))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(RECORD))
+    assert read_record(str(good)) == RECORD
+
+
+class FakeResponse:
+    def __init__(self, status, headers):
+        self.status, self.headers = status, headers
+
+    def read(self):
+        return b""
+
+
+class FakeOpener:
+    """Answers manifest HEADs like a registry; records method, URL and Accept header."""
+
+    def __init__(self, digests):
+        self.digests = digests
+        self.requests = []
+
+    def open(self, request, timeout=None):
+        import urllib.error
+
+        self.requests.append((request.get_method(), request.full_url, request.get_header("Accept")))
+        digest = self.digests.get(request.full_url)
+        if digest is None:
+            raise urllib.error.HTTPError(request.full_url, 404, "not found", {}, None)
+        return FakeResponse(200, {"Docker-Content-Digest": digest})
+
+
+def test_registry_lookup_heads_the_manifest_with_the_index_and_manifest_types():
+    opener = FakeOpener({"http://127.0.0.1:5000/v2/flinkfleet/flink/manifests/v2": D2})
+    lookup = registry_lookup(registry_factory=lambda address: Registry(address, "", "", opener=opener))
+    assert lookup(REPO, "v2") == D2
+    assert lookup(REPO, "gone") is None
+    method, url, accept = opener.requests[0]
+    assert (method, url) == ("HEAD", "http://127.0.0.1:5000/v2/flinkfleet/flink/manifests/v2")
+    assert accept == MANIFEST_TYPES and "application/vnd.oci.image.index.v1+json" in accept
+
+
+def test_registry_lookup_names_an_unreachable_registry():
+    import urllib.error
+
+    class Down:
+        def open(self, request, timeout=None):
+            raise urllib.error.URLError("connection refused")
+
+    lookup = registry_lookup(registry_factory=lambda address: Registry(address, "u", "secret", opener=Down()))
+    with pytest.raises(ImageRefError, match=r"Cannot resolve .*:v2 to its digest: Registry 127.0.0.1:5000 is "
+                                            r"unreachable.* Nothing was rolled out") as info:
+        lookup(REPO, "v2")
+    assert "secret" not in info.value.msg and "built or pushed" not in info.value.msg

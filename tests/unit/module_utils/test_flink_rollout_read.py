@@ -1,0 +1,108 @@
+"""What runs on a cluster, summarised from the objects read (summarise_cluster), and the plan
+step that reads them itself (one module run instead of three reads and a plan)."""
+
+import json
+import os
+
+import pytest
+import yaml
+
+import flink_rollout_plan
+from ansible.module_utils._flink_rollout_plan import (
+    ANN_GATE,
+    ANN_GENERATION,
+    ANN_LAST_HEALTHY,
+    ANN_RESTORE_PATH,
+    ANN_REVISION,
+    RolloutPlanError,
+    summarise_cluster,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+NS = {"metadata": {"name": "flink"}}
+REC = {"image": "reg/flink@sha256:" + "1" * 64, "revision": "A", "generation": 3}
+
+
+def sts(image="reg/flink:v1", **annotations):
+    return {"metadata": {"annotations": annotations},
+            "spec": {"template": {"spec": {"containers": [{"name": "jobmanager", "image": image}]}}}}
+
+
+def pvc(record=None):
+    annotations = {ANN_LAST_HEALTHY: json.dumps(record)} if record is not None else {}
+    return {"metadata": {"annotations": annotations}, "spec": {"accessModes": ["ReadWriteOnce"]}}
+
+
+@pytest.mark.parametrize("namespace, statefulset, claim, expected", [
+    pytest.param(None, None, None, {"namespace_exists": False, "last_healthy": {}, "current": {
+        "exists": False, "image": "", "revision": "", "generation": 1, "restore_path": "", "gate": ""}},
+        id="nothing-there"),
+    pytest.param(NS, None, pvc(REC), {"namespace_exists": True, "last_healthy": REC, "current": {
+        "exists": False, "image": "", "revision": "", "generation": 3, "restore_path": "", "gate": ""}},
+        id="torn-down-pvc-kept-resumes-its-generation"),
+    pytest.param(NS, sts(**{ANN_REVISION: "B", ANN_GENERATION: "4", ANN_GATE: "pending",
+                            ANN_RESTORE_PATH: "file:/d/sp"}), pvc(REC),
+                 {"namespace_exists": True, "last_healthy": REC, "current": {
+                     "exists": True, "image": "reg/flink:v1", "revision": "B", "generation": 4,
+                     "restore_path": "file:/d/sp", "gate": "pending"}}, id="applied-gate-pending"),
+    pytest.param(NS, sts(), pvc(), {"namespace_exists": True, "last_healthy": {}, "current": {
+        "exists": True, "image": "reg/flink:v1", "revision": "", "generation": 1, "restore_path": "",
+        "gate": ""}}, id="no-annotations-yet"),
+])
+def test_summarise_cluster(namespace, statefulset, claim, expected):
+    assert summarise_cluster(namespace, statefulset, claim) == expected
+
+
+def test_a_record_that_is_not_json_is_an_error():
+    claim = {"metadata": {"annotations": {ANN_LAST_HEALTHY: "{broken"}}}
+    with pytest.raises(RolloutPlanError, match="not JSON"):
+        summarise_cluster(NS, None, claim)
+
+
+def test_the_annotation_names_are_the_roles():
+    with open(os.path.join(ROOT, "roles", "flink_cluster", "vars", "main.yml")) as handle:
+        role = yaml.safe_load(handle)
+    assert role["__flink_cluster_ann_revision"] == ANN_REVISION
+    assert role["__flink_cluster_ann_generation"] == ANN_GENERATION
+    assert role["__flink_cluster_ann_gate"] == ANN_GATE
+    assert role["__flink_cluster_ann_last_healthy"] == ANN_LAST_HEALTHY
+    with open(os.path.join(ROOT, "roles", "flink_cluster", "tasks", "apply.yml")) as handle:
+        assert "'%s'" % ANN_RESTORE_PATH in handle.read()
+
+
+def params(**kw):
+    out = {k: v.get("default") for k, v in flink_rollout_plan.argspec().items()}
+    out.update(kw)
+    return out
+
+
+def test_plan_reads_the_cluster_once_and_decides_from_what_it_read():
+    seen = []
+
+    def reader(p):
+        seen.append((p["namespace"], p["statefulset"], p["pvc"]))
+        return NS, sts(**{ANN_REVISION: "A", ANN_GENERATION: "3", ANN_GATE: "passed"}), pvc(REC)
+
+    out = flink_rollout_plan.run(params(step="plan", read=True, namespace="flink", statefulset="flink-jobmanager",
+                                        pvc="flink-data", desired_revision="A"), reader=reader)
+    assert seen == [("flink", "flink-jobmanager", "flink-data")]
+    assert out["action"] == "unchanged" and out["current"]["generation"] == 3
+    assert out["last_healthy"] == REC and out["namespace_exists"] is True
+    assert out["pvc_resource"]["spec"] == {"accessModes": ["ReadWriteOnce"]}
+    moved = flink_rollout_plan.run(params(step="plan", read=True, namespace="flink", statefulset="flink-jobmanager",
+                                          pvc="flink-data", desired_revision="B"), reader=reader)
+    assert moved["action"] == "upgrade"
+
+
+def test_plan_without_read_does_not_read():
+    def reader(p):
+        raise AssertionError("read although read=false")
+
+    out = flink_rollout_plan.run(params(step="plan", current={"exists": False}, desired_revision="A"), reader=reader)
+    assert out["action"] == "create" and "pvc_resource" not in out
+
+
+def test_plan_with_read_needs_the_names():
+    with pytest.raises(Exception, match="needs namespace, statefulset and pvc"):
+        flink_rollout_plan.run(params(step="plan", read=True, namespace="flink", desired_revision="A"),
+                               reader=lambda p: (None, None, None))
