@@ -16,8 +16,9 @@ description:
     Python client (no kubectl, no port-forward process), or at C(base_url).
   - On timeout it fails with the job state, task counts, checkpoint progress, the restore, the
     restarts, the last exception Flink recorded, and the JobManager pod's status.
-  - It fails early, without waiting out C(timeout), when the JobManager pod cannot become healthy
-    by waiting (see C(fail_fast_restarts)); the message then quotes the error lines of the crashed run's log.
+  - It fails early, without waiting out C(timeout), when the JobManager pod, or a TaskManager pod
+    of C(deployment)'s current revision, cannot become healthy by waiting (see C(fail_fast_restarts));
+    the message then names the pod and quotes the error lines of the crashed run's log.
   - C(gate=kubernetes) checks only that the StatefulSet and Deployment rolled out with every
     replica ready; for clusters where pods never run (kwok). The result says so.
 extends_documentation_fragment: [flink_kube]
@@ -26,7 +27,9 @@ options:
     description: JobManager StatefulSet (Kubernetes gate, and the pod name's default).
     type: str
   deployment:
-    description: TaskManager Deployment (Kubernetes gate).
+    description:
+      - TaskManager Deployment (Kubernetes gate; with C(fail_fast_restarts), its pods of the current
+        revision are watched too).
     type: str
   gate:
     description: C(flink) for the full gate, C(kubernetes) for workload readiness only.
@@ -74,9 +77,10 @@ options:
     default: 2.0
   fail_fast_restarts:
     description:
-      - Fail at once when the JobManager pod of the StatefulSet's new revision is in
-        CrashLoopBackOff after this many restarts, or its image is not in the registry or cannot
-        be named. C(0) waits out C(timeout) whatever the pod does.
+      - Fail at once when the JobManager pod of the StatefulSet's new revision, or a TaskManager
+        pod of the Deployment's current revision (C(deployment)), is in CrashLoopBackOff after
+        this many restarts, or its image is not in the registry or cannot be named. Pods of older
+        revisions do not count. C(0) waits out C(timeout) whatever the pods do.
       - Needs the Kubernetes API (not C(base_url)).
     type: int
     default: 3
@@ -142,10 +146,10 @@ from ansible.module_utils._flink_kube import (
     FLINK_REST_ARGS,
     api_client,
     json_getter,
-    pod_blocker,
     pod_status_line,
     previous_log_getter,
     rest_client,
+    workload_blocker,
 )
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
@@ -194,8 +198,8 @@ def run(params):
             return pod_status_line(getter, params["namespace"], params["jobmanager_pod"])
 
         def blocker():
-            return pod_blocker(getter, params["namespace"], params["jobmanager_pod"],
-                               params["fail_fast_restarts"], params["statefulset"], get_log)
+            return workload_blocker(getter, params["namespace"], params["jobmanager_pod"], params["fail_fast_restarts"],
+                                    params["statefulset"], params["deployment"], get_log)
 
     gate = HealthGate(
         rest_client(params, client),

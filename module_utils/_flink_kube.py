@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import quote
 
 from ansible.module_utils._flink_rest import FlinkRestClient, HttpTransport, KubePodProxyTransport
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
@@ -103,6 +104,9 @@ def pod_status_line(get_json, namespace, pod):
     return "pod %s: %s" % (pod, ", ".join(parts))
 
 
+# The annotation a Deployment and the ReplicaSet of its current revision share.
+_DEPLOYMENT_REVISION = "deployment.kubernetes.io/revision"
+
 # Waiting reasons that more waiting cannot cure.
 _HOPELESS_WAITING = ("InvalidImageName", "ErrImageNeverPull")
 
@@ -141,6 +145,11 @@ def pod_blocker(get_json, namespace, pod, max_restarts, statefulset=None, get_lo
             return None  # the controller has not taken the new revision in yet
         if not revision or ((data.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash") != revision:
             return None
+    return _container_blocker(data, namespace, pod, max_restarts, get_log)
+
+
+def _container_blocker(data, namespace, pod, max_restarts, get_log=None):
+    """Why a container of this pod (its JSON) cannot become healthy by waiting, or None."""
     for cs in (data.get("status") or {}).get("containerStatuses") or []:
         waiting = (cs.get("state") or {}).get("waiting") or {}
         reason, message = waiting.get("reason"), (waiting.get("message") or "").strip()
@@ -162,6 +171,56 @@ def pod_blocker(get_json, namespace, pod, max_restarts, statefulset=None, get_lo
         if reason in _HOPELESS_WAITING:
             return "%s: %s (%s)" % (where, reason, message[:300])
     return None
+
+
+def deployment_blocker(get_json, namespace, deployment, max_restarts, get_log=None):
+    """Why a pod of the Deployment's update revision (the ReplicaSet of its current revision)
+    cannot become healthy by waiting longer, or None; the reasons are pod_blocker's. Pods of
+    older revisions (say, the crash-looping TaskManagers a rollback replaces) are on their way
+    out, not a verdict, and so is everything before the controller took the new spec in.
+    max_restarts 0 turns it off."""
+    if max_restarts <= 0:
+        return None
+    dep = get_json("/apis/apps/v1/namespaces/%s/deployments/%s" % (namespace, deployment))
+    if dep is None:
+        return None
+    meta = dep.get("metadata") or {}
+    if (dep.get("status") or {}).get("observedGeneration", 0) < meta.get("generation", 0):
+        return None
+    revision = (meta.get("annotations") or {}).get(_DEPLOYMENT_REVISION)
+    labels = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    if not revision or not labels:
+        return None
+    selector = ",".join("%s=%s" % item for item in sorted(labels.items()))
+    sets = get_json("/apis/apps/v1/namespaces/%s/replicasets?labelSelector=%s" % (namespace, quote(selector, safe="=,/")))
+    current = [rs for rs in (sets or {}).get("items") or []
+               if ((rs.get("metadata") or {}).get("annotations") or {}).get(_DEPLOYMENT_REVISION) == revision
+               and any(ref.get("uid") == meta.get("uid") for ref in (rs.get("metadata") or {}).get("ownerReferences") or [])]
+    if len(current) != 1:
+        return None
+    template_hash = (current[0]["metadata"].get("labels") or {}).get("pod-template-hash")
+    if not template_hash:
+        return None
+    pods = get_json("/api/v1/namespaces/%s/pods?labelSelector=%s" % (
+        namespace, quote("%s,pod-template-hash=%s" % (selector, template_hash), safe="=,/")))
+    for data in sorted((pods or {}).get("items") or [], key=lambda p: (p.get("metadata") or {}).get("name", "")):
+        pod_meta = data.get("metadata") or {}
+        if pod_meta.get("deletionTimestamp"):
+            continue
+        found = _container_blocker(data, namespace, pod_meta.get("name"), max_restarts, get_log)
+        if found:
+            return found
+    return None
+
+
+def workload_blocker(get_json, namespace, pod, max_restarts, statefulset=None, deployment=None, get_log=None):
+    """Why the deployment cannot become healthy by waiting longer, or None: the JobManager pod
+    (pod_blocker), then, with deployment, the TaskManager pods of its current revision
+    (deployment_blocker)."""
+    found = pod_blocker(get_json, namespace, pod, max_restarts, statefulset, get_log)
+    if found or not deployment:
+        return found
+    return deployment_blocker(get_json, namespace, deployment, max_restarts, get_log)
 
 
 def rest_client(params, client=None):

@@ -9,7 +9,7 @@ from fakes import FakeClock
 
 from ansible.module_utils._flink_health import HealthGate, HealthGateError, KubeWorkloadGate, _norm_path
 from ansible.module_utils._flink_job import FlinkJobError, SavepointLocationLost, job_info, savepoint
-from ansible.module_utils._flink_kube import pod_blocker, pod_status_line
+from ansible.module_utils._flink_kube import deployment_blocker, pod_blocker, pod_status_line, workload_blocker
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 from ansible.module_utils._flink_rest import (
     FlinkRestClient,
@@ -325,6 +325,136 @@ def test_pod_blocker_missing_image_and_hopeless_names():
 ])
 def test_pod_blocker_ignores_what_is_no_verdict(api, restarts):
     assert pod_blocker(api, "ns", "jm-0", restarts, "jm") is None
+
+
+TM_SELECTOR = "app.kubernetes.io/component=taskmanager,app.kubernetes.io/instance=seq"
+TM_LOG = ("INFO Loading configuration\n[ERROR] Could not get JVM parameters and dynamic configurations properly.\n"
+          "org.apache.flink.configuration.IllegalConfigurationException: Sum of configured Framework Heap Memory "
+          "exceeds configured Total Process Memory\n\tat org.example.Memory.check(Memory.java:1)\n")
+
+
+def _tm_pod(name, template_hash, reason, restarts, deleting=False, log=TM_LOG):
+    pod = _pod(reason, restarts, log=log, deleting=deleting)
+    pod["metadata"].update(name=name, labels={"pod-template-hash": template_hash})
+    pod["status"]["containerStatuses"][0]["name"] = "taskmanager"
+    return pod
+
+
+def _replicaset(template_hash, revision, owner="dep-uid"):
+    return {"metadata": {"name": "seq-taskmanager-" + template_hash, "labels": {"pod-template-hash": template_hash},
+                         "annotations": {"deployment.kubernetes.io/revision": revision},
+                         "ownerReferences": [{"kind": "Deployment", "uid": owner}]}}
+
+
+def _tm_api(pods, sets=None, revision="2", generation=4, observed=4, deployment=True):
+    """A fake Kubernetes API with the TaskManager Deployment (revision 2 = hash new), its
+    ReplicaSets and pods; it answers list calls only for the Deployment's exact selectors."""
+    sets = [_replicaset("old", "1"), _replicaset("new", "2")] if sets is None else sets
+    dep = {"metadata": {"uid": "dep-uid", "generation": generation,
+                        "annotations": {"deployment.kubernetes.io/revision": revision}},
+           "spec": {"selector": {"matchLabels": {"app.kubernetes.io/instance": "seq",
+                                                 "app.kubernetes.io/component": "taskmanager"}}},
+           "status": {"observedGeneration": observed}}
+    asked = []
+
+    def get_json(path):
+        asked.append(path)
+        if path == "/apis/apps/v1/namespaces/ns/deployments/seq-taskmanager":
+            return dep if deployment else None
+        if path == "/apis/apps/v1/namespaces/ns/replicasets?labelSelector=" + TM_SELECTOR:
+            return {"items": sets}
+        prefix = "/api/v1/namespaces/ns/pods?labelSelector=" + TM_SELECTOR + ",pod-template-hash="
+        if path.startswith(prefix):
+            wanted = path[len(prefix):]
+            return {"items": [p for p in pods if p["metadata"]["labels"]["pod-template-hash"] == wanted]}
+        raise AssertionError("unexpected GET " + path)
+
+    get_json.asked = asked
+    return get_json
+
+
+def test_deployment_blocker_names_the_crash_looping_taskmanager_of_the_current_revision_and_its_error():
+    api = _tm_api([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 3)])
+    reason = deployment_blocker(api, "ns", "seq-taskmanager", 3)
+    assert reason == ("container taskmanager of pod seq-taskmanager-new-a is in CrashLoopBackOff after 3 restarts "
+                      "(last exit 1, Error); its log: [ERROR] Could not get JVM parameters and dynamic configurations "
+                      "properly. | org.apache.flink.configuration.IllegalConfigurationException: Sum of configured "
+                      "Framework Heap Memory exceeds configured Total Process Memory")
+
+
+def test_deployment_blocker_reads_the_crashed_taskmanager_run_log():
+    api = _tm_api([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 3, log="INFO shut down\n")])
+    asked = []
+
+    def get_log(namespace, name, container):
+        asked.append((namespace, name, container))
+        return TM_LOG
+
+    assert deployment_blocker(api, "ns", "seq-taskmanager", 3, get_log).endswith("exceeds configured Total Process Memory")
+    assert asked == [("ns", "seq-taskmanager-new-a", "taskmanager")]
+
+
+@pytest.mark.parametrize("pods, kw, expected", [
+    # The second pod of the current revision crash-loops: found, whichever comes first.
+    ([_tm_pod("seq-taskmanager-new-a", "new", "Running", 0),
+      _tm_pod("seq-taskmanager-new-b", "new", "CrashLoopBackOff", 4)], {},
+     "container taskmanager of pod seq-taskmanager-new-b is in CrashLoopBackOff after 4 restarts"),
+    # A pull that may still work (the registry did not say "not found"): waited out.
+    ([_tm_pod("seq-taskmanager-new-a", "new", "ImagePullBackOff", 0)], {}, None),
+    # Crash-looping pods of the revision being replaced (a rollback undoes them): no verdict.
+    ([_tm_pod("seq-taskmanager-old-a", "old", "CrashLoopBackOff", 9)], {}, None),
+    # Not enough restarts yet.
+    ([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 2)], {}, None),
+    # On its way out.
+    ([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 5, deleting=True)], {}, None),
+    # The controller has not taken the new spec in yet: its revision is not known.
+    ([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 5)], {"generation": 5}, None),
+    # The Deployment's revision has no ReplicaSet (yet), or one another owner's.
+    ([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 5)], {"revision": "3"}, None),
+    ([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 5)],
+     {"sets": [_replicaset("new", "2", owner="someone-else")]}, None),
+    # No Deployment.
+    ([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 5)], {"deployment": False}, None),
+])
+def test_deployment_blocker_decides_from_the_current_revision_only(pods, kw, expected):
+    reason = deployment_blocker(_tm_api(pods, **kw), "ns", "seq-taskmanager", 3)
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason.startswith(expected)
+
+
+def test_deployment_blocker_missing_image_of_the_current_revision():
+    pod = _tm_pod("seq-taskmanager-new-a", "new", "ImagePullBackOff", 0)
+    pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = 'reg/flink:nope: not found'
+    reason = deployment_blocker(_tm_api([pod]), "ns", "seq-taskmanager", 3)
+    assert reason == ("container taskmanager of pod seq-taskmanager-new-a cannot pull its image reg/flink:broken: "
+                      "reg/flink:nope: not found")
+
+
+def test_deployment_blocker_turned_off_asks_nothing():
+    api = _tm_api([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 9)])
+    assert deployment_blocker(api, "ns", "seq-taskmanager", 0) is None
+    assert api.asked == []
+
+
+@pytest.mark.parametrize("jobmanager, deployment, expected", [
+    ("CrashLoopBackOff", "seq-taskmanager", "container jobmanager of pod jm-0"),      # the JobManager first
+    ("Running", "seq-taskmanager", "container taskmanager of pod seq-taskmanager-new-a"),
+    ("Running", None, None),                                                          # no Deployment given
+])
+def test_workload_blocker_looks_at_the_jobmanager_then_the_taskmanagers(jobmanager, deployment, expected):
+    tms = _tm_api([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 3)])
+    jm = _api(_pod(jobmanager, 3))
+
+    def get_json(path):
+        return jm(path) if "/statefulsets/" in path or path.endswith("/pods/jm-0") else tms(path)
+
+    reason = workload_blocker(get_json, "ns", "jm-0", 3, "jm", deployment)
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason.startswith(expected)
 
 
 def test_gate_fails_fast_when_the_jobmanager_cannot_start():
