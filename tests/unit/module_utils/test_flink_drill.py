@@ -350,6 +350,15 @@ def test_drill_kills_the_jvm_from_the_helper_verifies_and_passes():
     assert result["seconds"]["running"] < result["seconds"]["checkpoint"]
 
 
+def test_the_restore_is_checked_against_the_last_checkpoint_right_before_the_kill():
+    # Checkpoints 42 and 43 complete while the helper starts; the job then comes back from 42.
+    kube = FakeKube(jm_pod(), DEAD)
+    frames = [BEFORE, dict(BEFORE, completed=43), {"rest": False}, {"state": "RUNNING", "restored": 42, "completed": None}]
+    result = drill(kube, frames)
+    assert result["checkpoint_before"] == 43
+    assert result["result"].startswith("FAILED, restored from OLDER state: checkpoint 42, but checkpoint 43")
+
+
 def test_check_mode_kills_nothing_and_says_what_it_would_kill():
     kube = FakeKube(jm_pod(), DEAD)
     result = drill(kube, [BEFORE], check_mode=True)
