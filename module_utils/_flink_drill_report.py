@@ -72,8 +72,9 @@ def write_png(doc, path):
     import matplotlib.pyplot as plt
 
     rows = doc["results"]
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * max(len(rows), 1)))
+    fig, ax = plt.subplots(figsize=(9, 2.0 + 0.5 * max(len(rows), 1)))
     labels = []
+    longest = 1.0
     for i, row in enumerate(rows):
         labels.append(str(row.get("cluster")))
         sec = row.get("seconds") or {}
@@ -84,8 +85,9 @@ def write_png(doc, path):
                 break
             ax.barh(i, float(sec[key]) - start, left=start, color=color, label=name if i == 0 else None)
             start = float(sec[key])
+        longest = max(longest, start)
         verdict = "passed" if row.get("passed") else str(row.get("result", ""))[:60]
-        ax.text(start + 0.2, i, verdict, va="center", fontsize=8, color="black" if row.get("passed") else "C3")
+        ax.text(start + 0.01 * longest + 0.1, i, "%s%s" % ("%.1f s, " % start if start else "", verdict), va="center", fontsize=8, color="black" if row.get("passed") else "C3")
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(labels)
     ax.invert_yaxis()
@@ -93,8 +95,9 @@ def write_png(doc, path):
     ax.set_title("Failover drill %s: %d passed, %d failed, %d not reached" % (
         doc["when"], doc["passed"], doc["failed"], doc["not_reached"]))
     ax.grid(True, axis="x", alpha=0.3)
+    ax.set_xlim(0, longest * 1.45 + 1)
     if any((r.get("seconds") or {}).get("dead") is not None for r in rows):
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
