@@ -378,6 +378,9 @@ class Drill:
             self.start_helper(manifest)
             jvm = pick_jvm(parse_processes(self.exec_helper(list_script(cid))), cid)
             self.result["killed"]["host_pid"] = jvm["pid"]
+            # The last completed checkpoint right before the kill (the helper took seconds to start,
+            # and the job kept checkpointing): the restore must be at least as new as this one.
+            self.result["checkpoint_before"] = self.last_checkpoint()
             kill_time = self.clock()
             self.exec_helper(kill_script(jvm["pid"], cid))
         finally:
@@ -414,6 +417,14 @@ class Drill:
             return self.fail(text)
         self.result.update(passed=True, result=PASSED)
         return self.result
+
+    def last_checkpoint(self):
+        """The newest completed checkpoint id now, never older than the one seen at the start."""
+        info = job_info(self.client, self.result["job_id_before"])
+        latest = (info.get("latest_checkpoint") or {}).get("id")
+        if latest is None:
+            return self.result["checkpoint_before"]
+        return max(int(latest), int(self.result["checkpoint_before"]))
 
     # -- helper pod ---------------------------------------------------------------------------
     def start_helper(self, manifest):
