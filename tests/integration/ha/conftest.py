@@ -18,6 +18,7 @@ def built_jars():
 def pvc_work(tmp_path, built_jars):
     """A Flink work dir using our HA; every process started in it is SIGKILLed afterwards."""
     leader_ports = [harness.free_port(), harness.free_port()]
+    metrics_ports = [harness.free_port(), harness.free_port()]
     work = harness.FlinkWork(tmp_path / "flink", {
         "high-availability.type": harness.PVC_FACTORY,
         "high-availability.pvc.poll-interval": "500ms",
@@ -28,7 +29,10 @@ def pvc_work(tmp_path, built_jars):
         # without the volume would (two addresses: the test starts a second JobManager).
         "high-availability.pvc.leader-server.port": leader_ports[0],
         "high-availability.pvc.leader-server.addresses": ",".join(f"http://127.0.0.1:{p}/" for p in leader_ports),
+        # Each JobManager serves its HA metrics (Prometheus text format) on its own port.
+        "high-availability.pvc.metrics.port": metrics_ports[0],
     }, launch="direct")  # restarts re-exec the JVM: keeps the test within a few minutes
     work.second_leader_port = leader_ports[1]
+    work.metrics_ports = metrics_ports
     yield work
     work.stop_all()

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -427,6 +428,58 @@ class ZooKeeper:
     @property
     def quorum(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.kill9()
+
+
+# --- The HA metrics endpoint (high-availability.pvc.metrics.port) and a real Prometheus -------
+
+def scrape_ha_metrics(port: int) -> dict[str, float] | None:
+    """Samples of a JobManager's HA metrics endpoint, name (with labels) -> value; None if down."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            text = r.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return None
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+class Prometheus:
+    """Debian's Prometheus (/usr/bin/prometheus) on loopback scraping the given targets every
+    second, with its own config and data dir; recorded like every other process (reap.py)."""
+
+    def __init__(self, root: Path, targets: list[str], job: str = "flinkfleet-ha"):
+        binary = Path("/usr/bin/prometheus")
+        if not binary.exists():
+            raise RuntimeError("Debian prometheus is not installed (apt-get install prometheus)")
+        self.root = root
+        self.port = free_port()
+        (root / "data").mkdir(parents=True, exist_ok=True)
+        cfg = root / "prometheus.yml"
+        cfg.write_text("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
+                       f"  - job_name: {job}\n    static_configs:\n      - targets: {json.dumps(targets)}\n")
+        self.proc = Proc("prometheus", [str(binary), f"--config.file={cfg}", f"--storage.tsdb.path={root / 'data'}",
+                                        f"--web.listen-address=127.0.0.1:{self.port}"],
+                         root / "prometheus.out", dict(os.environ))
+        wait_for(lambda: self._get("/-/ready") is not None, 60, interval=0.2, what="Prometheus ready")
+
+    def _get(self, path: str):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as r:
+                return r.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            return None
+
+    def query(self, promql: str) -> list[dict]:
+        """Instant vector result of promql ([] while nothing matches)."""
+        body = self._get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+        return json.loads(body)["data"]["result"] if body else []
 
     def stop(self) -> None:
         self.proc.kill9()

@@ -14,8 +14,17 @@ import os
 import struct
 
 import harness
+import pytest
 
 KILLS = int(os.environ.get("FLINKFLEET_HA_KILLS", "3"))
+
+
+# The series every JobManager's HA metrics endpoint serves (a histogram as _bucket/_sum/_count).
+HA_SERIES = {
+    "flinkfleet_ha_leader", "flinkfleet_ha_epoch", "flinkfleet_ha_lock_waiting", "flinkfleet_ha_lock_wait_seconds",
+    "flinkfleet_ha_leadership_acquisitions_total", "flinkfleet_ha_failovers_total", "flinkfleet_ha_fence_refusals_total",
+    "flinkfleet_ha_commit_seconds_bucket", "flinkfleet_ha_commit_seconds_sum", "flinkfleet_ha_commit_seconds_count",
+}
 
 
 def ha_records(root):
@@ -52,6 +61,11 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
         # of the new leader from the leader server, not by timing out. Not a speed target —
         # bench/failover measures speed; this bound only separates the two mechanisms.
         assert r["recovery_s"] < 120, r
+        # The restarted JobManager's HA metrics: leader under the newest epoch, one failover.
+        restarted = harness.scrape_ha_metrics(work.metrics_ports[0])
+        assert restarted is not None, "the restarted JobManager serves no HA metrics"
+        assert restarted["flinkfleet_ha_leader"] == 1 and restarted["flinkfleet_ha_epoch"] == latest_epoch(meta), restarted
+        assert restarted["flinkfleet_ha_failovers_total"] == 1, restarted
         # Checkpoint ids continue after the restored one (the counter survived the crash).
         nxt = harness.wait_for(lambda: (harness.latest_completed_id(rest, job_id) or 0) > r["restored_id"]
                                and harness.latest_completed_id(rest, job_id), 60, what="a new checkpoint")
@@ -75,24 +89,36 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
     assert len(rows) > 200 * 3, f"only {len(rows)} records committed"
 
 
-def test_standby_takes_over_when_the_leader_dies(pvc_work, tmp_path):
+@pytest.mark.parametrize("retrieval", ["volume", "http"])
+def test_standby_takes_over_when_the_leader_dies(pvc_work, tmp_path, retrieval):
     """A second JobManager on the same directory is a standby: it waits on the leadership lock
     (no epoch taken, the leader alive and still checkpointing); when the leader is SIGKILLed it
     takes exactly the next epoch and restores the job, and nothing is committed under an older
-    epoch after that. This TaskManager reads the leader records from the volume; following a
-    standby takeover through the leader servers (HTTP) is not covered here (see the README)."""
+    epoch after that. The TaskManager reads the leader records from the volume, or only through
+    the leader servers (HTTP), as one without the volume would. Both JobManagers' HA metrics
+    endpoints are scraped throughout: the standby reports standby, then leader with the next
+    epoch and one failover; a real Prometheus scraping both sees the series and the leader."""
     work = pvc_work
     out = work.root / "out"
+    m1, m2 = work.metrics_ports
+    prom = harness.Prometheus(work.root / "prometheus", [f"127.0.0.1:{m1}", f"127.0.0.1:{m2}"])
+    work.procs.append(prom.proc)
     jm, rest, job_id = harness.start_cluster(work, [
         "--output", str(out), "--rate", "200", "--checkpoint-interval-ms", "2000",
-        "--snapshot-delay-ms", "500"], tm_overrides={"high-availability.pvc.retrieval": "volume"})
+        "--snapshot-delay-ms", "500"], tm_overrides={"high-availability.pvc.retrieval": retrieval})
     meta = work.root / "ha" / "flinkfleet-test" / "pvc-ha"
     before_standby = harness.latest_completed_id(rest, job_id) or 0
     epoch_before = latest_epoch(meta)
+    leader_metrics = harness.scrape_ha_metrics(m1)
+    assert leader_metrics is not None, "the leader serves no HA metrics"
+    assert leader_metrics["flinkfleet_ha_leader"] == 1 and leader_metrics["flinkfleet_ha_epoch"] == epoch_before
+    assert leader_metrics["flinkfleet_ha_commit_seconds_count"] > 0, "checkpoints committed, none timed"
+
     second_rest_port = harness.free_port()
     jm2 = work.start("jm", "jm-second", **{"rest.port": second_rest_port,
                                            "jobmanager.rpc.port": harness.free_port(),
-                                           "high-availability.pvc.leader-server.port": work.second_leader_port})
+                                           "high-availability.pvc.leader-server.port": work.second_leader_port,
+                                           "high-availability.pvc.metrics.port": m2})
     harness.wait_for(lambda: "Waiting for the leadership lock" in jm2.log.read_text(errors="replace"), 120,
                      interval=0.5, what="the second JobManager waiting for the leadership lock")
     # The leader is undisturbed: still alive, still checkpointing, no new epoch taken.
@@ -103,6 +129,16 @@ def test_standby_takes_over_when_the_leader_dies(pvc_work, tmp_path):
     assert jm2.alive(), "the standby exited instead of waiting"
     assert latest_epoch(meta) == epoch_before, "the standby took an epoch while the leader held the lock"
     assert "Holding the leadership lock" not in jm2.log.read_text(errors="replace"), "the standby took the lock"
+    standby = harness.wait_for(lambda: harness.scrape_ha_metrics(m2), 30, what="the standby's HA metrics")
+    assert standby["flinkfleet_ha_leader"] == 0 and standby["flinkfleet_ha_lock_waiting"] == 1, standby
+    assert standby["flinkfleet_ha_epoch"] == 0 and standby["flinkfleet_ha_failovers_total"] == 0, standby
+    # Prometheus sees both: the leader as leader, the standby as standby.
+    def leader_by_target():
+        result = prom.query("flinkfleet_ha_leader")
+        return {r["metric"]["instance"]: r["value"][1] for r in result} if len(result) == 2 else None
+
+    by_target = harness.wait_for(leader_by_target, 60, interval=0.5, what="Prometheus scraping both JobManagers")
+    assert by_target == {f"127.0.0.1:{m1}": "1", f"127.0.0.1:{m2}": "0"}, by_target
 
     # The leader dies: the standby takes over at once (the kernel released the lock).
     jm.kill9()
@@ -122,11 +158,32 @@ def test_standby_takes_over_when_the_leader_dies(pvc_work, tmp_path):
     harness.wait_for(lambda: (harness.latest_completed_id(rest, job_id) or 0) > restored["id"], 60,
                      what="a checkpoint by the second JobManager")
     assert all(e == new_epoch for f, e, m in ha_records(meta) if m > taken_at)
+    took_over = harness.scrape_ha_metrics(m2)
+    assert took_over["flinkfleet_ha_leader"] == 1 and took_over["flinkfleet_ha_epoch"] == new_epoch, took_over
+    assert took_over["flinkfleet_ha_failovers_total"] == 1, took_over
+    assert took_over["flinkfleet_ha_lock_waiting"] == 0 and took_over["flinkfleet_ha_lock_wait_seconds"] > 0, took_over
+    assert took_over["flinkfleet_ha_commit_seconds_count"] > 0, took_over
+    # Prometheus: the family's series exist, and the new leader's value is 1.
+    def new_leader_series():
+        return {r["metric"]["__name__"] for r in prom.query(f'{{__name__=~"flinkfleet_ha_.+", instance="127.0.0.1:{m2}"}}')}
+
+    harness.wait_for(lambda: new_leader_series() >= HA_SERIES, 60, interval=0.5,
+                     what="every HA series of the new leader in Prometheus")
+    harness.wait_for(lambda: [r for r in prom.query(f'flinkfleet_ha_leader{{instance="127.0.0.1:{m2}"}} == 1')],
+                     60, interval=0.5, what="Prometheus: the new leader's flinkfleet_ha_leader is 1")
+    harness.wait_for(lambda: [r for r in prom.query(f'flinkfleet_ha_failovers_total{{instance="127.0.0.1:{m2}"}} == 1')],
+                     60, interval=0.5, what="Prometheus: the new leader counted one failover")
+    if retrieval == "http":
+        tm_log = "".join(f.read_text(errors="replace") for f in (work.root / "log").glob("*taskexecutor*.log*"))
+        assert "HttpLeaderRecordSource" in tm_log, "the TaskManager did not follow over HTTP"
 
     harness.stop_job(rest, job_id, tmp_path / "final-savepoint")
-    problem = harness.check_exactly_once(harness.read_output(out))
+    rows = harness.read_output(out)
+    problem = harness.check_exactly_once(rows)
     assert problem is None, problem
+    assert len(rows) > 200 * 3, f"only {len(rows)} records committed"
     jm2.kill9()
+    prom.stop()
 
 
 def test_corrupt_checkpoint_pointer_fails_loudly(pvc_work):

@@ -27,6 +27,7 @@ public final class DurableFiles {
 
     private final FaultSeam seam;
     private final FileIo io;
+    private final PvcHaMetrics metrics;
 
     public DurableFiles() {
         this(FaultSeam.NONE, NioFileIo.INSTANCE);
@@ -41,12 +42,23 @@ public final class DurableFiles {
     }
 
     public DurableFiles(FaultSeam seam, FileIo io) {
+        this(seam, io, PvcHaMetrics.create());
+    }
+
+    /** @param metrics where commit latencies go; the fence and the leader election report there too */
+    public DurableFiles(FaultSeam seam, FileIo io, PvcHaMetrics metrics) {
         this.seam = seam;
         this.io = io;
+        this.metrics = metrics;
     }
 
     public FileIo io() {
         return io;
+    }
+
+    /** The JVM's HA metrics (an unserved instance unless one was given). */
+    public PvcHaMetrics metrics() {
+        return metrics;
     }
 
     /**
@@ -63,6 +75,7 @@ public final class DurableFiles {
         createDirectoriesDurably(dir);
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
         boolean committed = false;
+        long started = metrics.nanoTime();
         try {
             io.createAndWrite(temp, data);
             seam.after(WriteStep.TEMP_WRITTEN, target);
@@ -82,6 +95,7 @@ public final class DurableFiles {
             seam.after(WriteStep.RENAMED, target);
             io.fsyncDir(dir);
             seam.after(WriteStep.DIRECTORY_FSYNCED, target);
+            metrics.commitCompleted(started);
         } catch (IOException e) {
             if (!committed) {
                 try {

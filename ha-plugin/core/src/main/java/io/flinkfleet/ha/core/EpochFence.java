@@ -64,6 +64,7 @@ public final class EpochFence {
             try {
                 files.createExclusively(fileFor(candidate), owner);
                 epoch = candidate;
+                files.metrics().epochTaken(epoch);
                 return epoch;
             } catch (FileAlreadyExistsException e) {
                 candidate++;
@@ -105,14 +106,24 @@ public final class EpochFence {
      */
     public void checkNotFenced() throws IOException {
         long e = epoch();
-        LeadershipLock l = lock;
-        if (l != null && !l.isHeld()) {
-            fenced = true;
-            l.checkHeld(e);
+        try {
+            LeadershipLock l = lock;
+            if (l != null && !l.isHeld()) {
+                fenced = true;
+                l.checkHeld(e);
+            }
+            if (isFenced()) {
+                throw new FencedException(e, "epoch file " + fileFor(e + 1) + " exists or the leadership lock was lost");
+            }
+        } catch (FencedException refused) {
+            files.metrics().fenceRefused();
+            throw refused;
         }
-        if (isFenced()) {
-            throw new FencedException(e, "epoch file " + fileFor(e + 1) + " exists or the leadership lock was lost");
-        }
+    }
+
+    /** The JVM's HA metrics, shared with the durable writes of this fence. */
+    public PvcHaMetrics metrics() {
+        return files.metrics();
     }
 
     /**
@@ -124,6 +135,7 @@ public final class EpochFence {
         long e = epoch;
         if (e >= 0 && recordEpoch > e) {
             fenced = true;
+            files.metrics().fenceRefused();
             throw new FencedException(e, file + " was written by epoch " + recordEpoch);
         }
     }

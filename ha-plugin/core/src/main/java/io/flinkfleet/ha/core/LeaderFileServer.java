@@ -1,15 +1,11 @@
 package io.flinkfleet.ha.core;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
 
 /**
@@ -21,26 +17,16 @@ public final class LeaderFileServer implements AutoCloseable {
     public static final String PATH = "/leader/";
     private static final Pattern COMPONENT = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,200}");
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final HaHttpServer server;
 
-    private LeaderFileServer(HttpServer server, ExecutorService executor) {
+    private LeaderFileServer(HaHttpServer server) {
         this.server = server;
-        this.executor = executor;
     }
 
     /** Binds and starts; fails if the port is taken (the JobManager must not start silently without it). */
     public static LeaderFileServer start(String bindHost, int port, Path leadersDir) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(bindHost, port), 16);
-        ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "pvc-ha-leader-server");
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        server.createContext(PATH, exchange -> handle(exchange, leadersDir));
-        server.start();
-        return new LeaderFileServer(server, executor);
+        return new LeaderFileServer(
+                HaHttpServer.start(bindHost, port, "pvc-ha-leader-server", PATH, exchange -> handle(exchange, leadersDir)));
     }
 
     private static void handle(HttpExchange exchange, Path leadersDir) throws IOException {
@@ -64,12 +50,11 @@ public final class LeaderFileServer implements AutoCloseable {
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return server.port();
     }
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        server.close();
     }
 }

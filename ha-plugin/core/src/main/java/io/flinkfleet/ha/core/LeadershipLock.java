@@ -71,6 +71,7 @@ public final class LeadershipLock implements Closeable {
         }
         try {
             jvmGate.acquire();
+            FileChannel opened;
             synchronized (mon) {
                 gateHeld = true;
                 if (closed) {
@@ -78,10 +79,13 @@ public final class LeadershipLock implements Closeable {
                 }
                 Files.createDirectories(lockFile.getParent());
                 channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                // A close() from another thread may null the field before we block on the
+                // channel: lock through our own reference, whose closing ends the wait.
+                opened = channel;
             }
             FileLock l;
             try {
-                l = channel.lock(); // blocks; interrupt or close of the channel ends the wait
+                l = opened.lock(); // blocks; interrupt or close of the channel ends the wait
             } catch (java.nio.channels.ClosedChannelException | java.nio.channels.FileLockInterruptionException e) {
                 InterruptedException ie = new InterruptedException("stopped waiting for " + lockFile);
                 ie.initCause(e);

@@ -43,6 +43,16 @@ public final class PvcHaSettings {
     public static final int DEFAULT_LEADER_SERVER_PORT = 0;
 
     /**
+     * Port of the JobManager's HA metrics endpoint (Prometheus text format 0.0.4 on
+     * {@code /metrics}): leadership, epoch, lock wait, commit latency, failovers, fence refusals.
+     * 0 (default) or negative disables it. Flink's own reporter cannot carry these: HA services
+     * get no metric group.
+     */
+    public static final String METRICS_PORT = "high-availability.pvc.metrics.port";
+
+    public static final int DEFAULT_METRICS_PORT = 0;
+
+    /**
      * Base URLs of the leader server(s), e.g. {@code http://flink-jobmanager:6126}. Default:
      * {@code http://<jobmanager.rpc.address>:<leader-server.port>}.
      */

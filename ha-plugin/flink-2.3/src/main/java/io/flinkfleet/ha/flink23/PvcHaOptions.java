@@ -50,6 +50,14 @@ public final class PvcHaOptions {
                             "Port of the JobManager's read-only HTTP server of the leader files, for "
                                     + "TaskManagers and clients without the volume. 0 disables it.");
 
+    public static final ConfigOption<Integer> METRICS_PORT =
+            ConfigOptions.key(PvcHaSettings.METRICS_PORT)
+                    .intType()
+                    .defaultValue(PvcHaSettings.DEFAULT_METRICS_PORT)
+                    .withDescription(
+                            "Port of the JobManager's HA metrics endpoint (Prometheus text format, GET /metrics), "
+                                    + "bound to jobmanager.bind-host. 0 or -1 disables it.");
+
     public static final ConfigOption<java.util.List<String>> LEADER_SERVER_ADDRESSES =
             ConfigOptions.key(PvcHaSettings.LEADER_SERVER_ADDRESSES)
                     .stringType()

@@ -65,9 +65,9 @@ public class PvcHaServices extends AbstractHaServices {
         Optional<Path> jobBase = PvcHaUtils.localPath(jobResultStorePath(effective));
         Optional<Path> appBase = PvcHaUtils.localPath(applicationResultStorePath(effective));
         ResultStoreDurability jobResults = new ResultStoreDurability(fence, files, jobBase,
-                effective.get(JobResultStoreOptions.DELETE_ON_COMMIT));
+                effective.get(JobResultStoreOptions.DELETE_ON_COMMIT), ioExecutor);
         ResultStoreDurability applicationResults = new ResultStoreDurability(fence, files, appBase,
-                effective.get(ApplicationResultStoreOptions.DELETE_ON_COMMIT));
+                effective.get(ApplicationResultStoreOptions.DELETE_ON_COMMIT), ioExecutor);
         FileSystemJobResultStore jobStaging = null;
         if (jobBase.isPresent()) {
             Configuration c = new Configuration(effective);
@@ -81,13 +81,14 @@ public class PvcHaServices extends AbstractHaServices {
             appStaging = FileSystemApplicationResultStore.fromConfiguration(c, ioExecutor);
         }
         PvcLeaderElectionDriverFactory driverFactory = new PvcLeaderElectionDriverFactory(layout, fence, files, poll,
-                effective.get(PvcHaOptions.LEADER_SERVER_PORT), leaderServerBindHost(effective));
+                effective.get(PvcHaOptions.LEADER_SERVER_PORT), leaderServerBindHost(effective),
+                effective.get(PvcHaOptions.METRICS_PORT));
         return new PvcHaServices(effective, ioExecutor, blobStore, layout, fence, files, poll, driverFactory,
                 new FencedJobResultStore(FileSystemJobResultStore.fromConfiguration(effective, ioExecutor), jobStaging,
-                        jobResults, ioExecutor),
+                        jobResults),
                 new FencedApplicationResultStore(
                         FileSystemApplicationResultStore.fromConfiguration(effective, ioExecutor), appStaging,
-                        applicationResults, ioExecutor));
+                        applicationResults));
     }
 
     private PvcHaServices(

@@ -1,6 +1,9 @@
 package io.flinkfleet.ha.flink23;
 
 import io.flinkfleet.ha.core.DurableFiles;
+import io.flinkfleet.ha.core.FaultSeam;
+import io.flinkfleet.ha.core.NioFileIo;
+import io.flinkfleet.ha.core.PvcHaMetrics;
 import io.flinkfleet.ha.core.PvcHaLayout;
 
 import org.apache.flink.configuration.Configuration;
@@ -25,7 +28,8 @@ public class PvcHaServicesFactory implements HighAvailabilityServicesFactory {
     @Override
     public HighAvailabilityServices createHAServices(Configuration configuration, Executor executor) throws Exception {
         return PvcHaServices.create(configuration, executor,
-                BlobUtils.createBlobStoreFromConfig(configuration), new DurableFiles());
+                BlobUtils.createBlobStoreFromConfig(configuration),
+                new DurableFiles(FaultSeam.NONE, NioFileIo.INSTANCE, PvcHaMetrics.create()));
     }
 
     /**

@@ -68,19 +68,53 @@ public final class PvcHaUtils {
                 + "(no scheme or file://), got " + value);
     }
 
-    /** Base URLs of the leader servers, empty if none is configured. */
+    /**
+     * Base URLs of the leader servers, empty if none is configured.
+     *
+     * <p>Flink splits a list option's string on {@code ;} only, so {@code "http://a:1/,http://b:2/"}
+     * arrives as one element, and {@code URI.resolve} of an absolute path would then silently
+     * keep only the first authority: a TaskManager would poll the first server alone and never
+     * see a standby that took over elsewhere. So commas separate addresses too, and every
+     * address must be a plain {@code http(s)://host:port[/]} or the configuration is rejected.
+     *
+     * @throws IllegalConfigurationException if an address is not such a base URL
+     */
     public static List<URI> leaderServers(Configuration config) {
         List<URI> uris = new ArrayList<>();
         List<String> explicit = config.get(PvcHaOptions.LEADER_SERVER_ADDRESSES);
         if (explicit != null && !explicit.isEmpty()) {
-            for (String s : explicit) {
-                uris.add(URI.create(s.trim().endsWith("/") ? s.trim() : s.trim() + "/"));
+            for (String entry : explicit) {
+                for (String s : entry.split(",")) {
+                    if (!s.isBlank()) {
+                        uris.add(leaderServerBase(s.trim()));
+                    }
+                }
             }
         } else if (config.get(PvcHaOptions.LEADER_SERVER_PORT) > 0) {
             uris.add(URI.create("http://" + config.get(JobManagerOptions.ADDRESS) + ":"
                     + config.get(PvcHaOptions.LEADER_SERVER_PORT) + "/"));
         }
         return uris;
+    }
+
+    private static URI leaderServerBase(String address) {
+        URI uri;
+        try {
+            uri = new URI(address.endsWith("/") ? address : address + "/");
+        } catch (java.net.URISyntaxException e) {
+            throw badLeaderServer(address);
+        }
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                || !"/".equals(uri.getPath()) || uri.getQuery() != null || uri.getFragment() != null
+                || uri.getUserInfo() != null) {
+            throw badLeaderServer(address);
+        }
+        return uri;
+    }
+
+    private static IllegalConfigurationException badLeaderServer(String address) {
+        return new IllegalConfigurationException(PvcHaSettings.LEADER_SERVER_ADDRESSES + ": '" + address
+                + "' is not a leader server base URL (http://host:port); separate several with ',' or ';'");
     }
 
     /**

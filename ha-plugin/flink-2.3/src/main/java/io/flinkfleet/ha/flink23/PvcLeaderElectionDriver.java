@@ -86,7 +86,12 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
         try {
             if (!lock.isHeld()) {
                 LOG.info("Waiting for the leadership lock {}.", lock.file());
-                lock.acquire();
+                fence.metrics().lockWaitStarted();
+                try {
+                    lock.acquire();
+                } finally {
+                    fence.metrics().lockWaitEnded();
+                }
             }
             fence.attachLock(lock);
             long epoch = fence.acquire();
@@ -117,6 +122,7 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
             return;
         }
         granted = true;
+        fence.metrics().leadershipGranted(fence.epoch());
         listener.onGrantLeadership(UUID.randomUUID());
     }
 
@@ -161,6 +167,7 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
     private void reportFenced() {
         if (fencedReported.compareAndSet(false, true)) {
             granted = false;
+            fence.metrics().leadershipLost();
             LOG.error("Lost leadership (lock {} or epoch {} superseded); giving up.", lock.file(), fence.epoch());
             listener.onRevokeLeadership();
             listener.onError(new FencedException(fence.epoch(), "the leadership lock was lost or a newer epoch taken"));
@@ -204,6 +211,9 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
     public void close() {
         if (running.compareAndSet(true, false)) {
             LOG.info("Closing {}.", this);
+            if (granted) {
+                fence.metrics().leadershipLost();
+            }
             granted = false;
             if (!lock.isHeld()) {
                 lock.close(); // ends a standby's wait

@@ -6,6 +6,7 @@ import io.flinkfleet.ha.core.FileRecordStore;
 import io.flinkfleet.ha.core.LeaderFileServer;
 import io.flinkfleet.ha.core.LeadershipLock;
 import io.flinkfleet.ha.core.PvcHaLayout;
+import io.flinkfleet.ha.core.PvcHaMetricsServer;
 
 import org.apache.flink.runtime.leaderelection.LeaderElectionDriver;
 import org.apache.flink.runtime.leaderelection.LeaderElectionDriverFactory;
@@ -31,24 +32,43 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
      */
     private final java.util.concurrent.atomic.AtomicReference<LeadershipLock> lock =
             new java.util.concurrent.atomic.AtomicReference<>();
+    private final int metricsPort;
+    /**
+     * Started with the first driver (this factory is used in the JobManager only, standbys
+     * included, so a standby reports itself while it waits) and stopped with the HA services:
+     * the values outlive any one driver.
+     */
+    // @GuardedBy("this")
+    private PvcHaMetricsServer metricsServer;
 
     public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval) {
         this(layout, fence, files, pollInterval, 0, "0.0.0.0");
     }
 
-    /** @param leaderServerPort port of the leader file server, 0 for none */
     public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval,
             int leaderServerPort, String leaderServerBindHost) {
+        this(layout, fence, files, pollInterval, leaderServerPort, leaderServerBindHost, 0);
+    }
+
+    /**
+     * @param leaderServerPort port of the leader file server, 0 for none
+     * @param metricsPort port of the HA metrics endpoint ({@link PvcHaMetricsServer}), 0 or
+     *     negative for none; bound to {@code bindHost} like the leader server
+     */
+    public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval,
+            int leaderServerPort, String bindHost, int metricsPort) {
         this.layout = layout;
         this.fence = fence;
         this.files = files;
         this.pollInterval = pollInterval;
         this.leaderServerPort = leaderServerPort;
-        this.leaderServerBindHost = leaderServerBindHost;
+        this.leaderServerBindHost = bindHost;
+        this.metricsPort = metricsPort;
     }
 
     @Override
     public LeaderElectionDriver create(LeaderElectionDriver.Listener listener) throws Exception {
+        startMetricsServer();
         LeaderFileServer server = leaderServerPort > 0
                 ? LeaderFileServer.start(leaderServerBindHost, leaderServerPort, layout.leaders())
                 : null;
@@ -85,11 +105,22 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
         return l;
     }
 
-    /** Gives up leadership for good: called when the HA services close. */
+    private synchronized void startMetricsServer() throws java.io.IOException {
+        if (metricsPort > 0 && metricsServer == null) {
+            metricsServer = PvcHaMetricsServer.start(leaderServerBindHost, metricsPort, files.metrics());
+            LOG.info("HA metrics (Prometheus) on {}:{}/metrics.", leaderServerBindHost, metricsServer.port());
+        }
+    }
+
+    /** Gives up leadership for good and stops the metrics endpoint: called when the HA services close. */
     public synchronized void releaseLock() {
         LeadershipLock l = lock.getAndSet(null);
         if (l != null) {
             l.close();
+        }
+        if (metricsServer != null) {
+            metricsServer.close();
+            metricsServer = null;
         }
     }
 

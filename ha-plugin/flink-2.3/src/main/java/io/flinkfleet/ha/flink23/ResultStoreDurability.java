@@ -5,12 +5,17 @@ import io.flinkfleet.ha.core.EpochFence;
 
 import org.apache.flink.util.Preconditions;
 import org.apache.flink.util.function.ThrowingConsumer;
+import org.apache.flink.util.function.ThrowingRunnable;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.NoSuchElementException;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * What the result-store decorators do instead of Flink's in-place writes: Flink's file-based
@@ -22,6 +27,10 @@ import java.util.Optional;
  * writes. Marking clean is a fenced, durable rename (or delete with delete-on-commit).
  *
  * <p>A non-local base (e.g. {@code s3://}) is left to Flink's store, checked before the write.
+ *
+ * <p>The job and the application result store decorators differ only in their entry types, so
+ * the choice between the two write paths lives here, once ({@link #createDirtyAsync},
+ * {@link #markCleanAsync}).
  */
 final class ResultStoreDurability {
     static final String DIRTY_SUFFIX = "_DIRTY.json";
@@ -32,14 +41,18 @@ final class ResultStoreDurability {
     private final DurableFiles files;
     private final Optional<Path> localBase;
     private final boolean deleteOnCommit;
+    private final Executor ioExecutor;
     // @GuardedBy("this")
     private boolean ancestorsSynced;
 
-    ResultStoreDurability(EpochFence fence, DurableFiles files, Optional<Path> localBase, boolean deleteOnCommit) {
+    /** @param ioExecutor runs our local writes (never the caller's thread: Flink calls from its main thread) */
+    ResultStoreDurability(EpochFence fence, DurableFiles files, Optional<Path> localBase, boolean deleteOnCommit,
+            Executor ioExecutor) {
         this.fence = Preconditions.checkNotNull(fence);
         this.files = Preconditions.checkNotNull(files);
         this.localBase = Preconditions.checkNotNull(localBase);
         this.deleteOnCommit = deleteOnCommit;
+        this.ioExecutor = Preconditions.checkNotNull(ioExecutor);
     }
 
     boolean isLocal() {
@@ -50,8 +63,38 @@ final class ResultStoreDurability {
         return localBase.orElseThrow().resolve(STAGING);
     }
 
-    void checkNotFenced() throws IOException {
-        fence.checkNotFenced();
+    /**
+     * Writes a dirty entry: locally through {@link #createDirty} on the I/O executor (fenced at
+     * the rename); otherwise through {@code flinkWrite} (Flink's store) after a fence check.
+     */
+    CompletableFuture<Void> createDirtyAsync(String id, ThrowingConsumer<Void, IOException> stage,
+            Supplier<CompletableFuture<Void>> flinkWrite) {
+        return isLocal() ? runOnIoExecutor(() -> createDirty(id, stage)) : checkedThen(flinkWrite);
+    }
+
+    /** Marks an entry clean: locally through {@link #markClean}, otherwise {@code flinkWrite} after a fence check. */
+    CompletableFuture<Void> markCleanAsync(String id, Supplier<CompletableFuture<Void>> flinkWrite) {
+        return isLocal() ? runOnIoExecutor(() -> markClean(id)) : checkedThen(flinkWrite);
+    }
+
+    private CompletableFuture<Void> runOnIoExecutor(ThrowingRunnable<IOException> write) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                write.run();
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        }, ioExecutor);
+    }
+
+    /** Flink's store checks nothing: refuse before handing the write over (not at its commit). */
+    private CompletableFuture<Void> checkedThen(Supplier<CompletableFuture<Void>> flinkWrite) {
+        try {
+            fence.checkNotFenced();
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return flinkWrite.get();
     }
 
     /**

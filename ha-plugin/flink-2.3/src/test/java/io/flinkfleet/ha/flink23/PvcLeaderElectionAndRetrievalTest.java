@@ -125,6 +125,86 @@ class PvcLeaderElectionAndRetrievalTest {
         }
     }
 
+    /** A scrape of {@code metrics}, parsed to sample name → value (HELP/TYPE lines skipped). */
+    private static java.util.Map<String, String> scrape(io.flinkfleet.ha.core.PvcHaMetrics metrics) {
+        java.util.Map<String, String> samples = new java.util.HashMap<>();
+        for (String line : metrics.scrape().split("\n")) {
+            if (!line.startsWith("#")) {
+                samples.put(line.substring(0, line.lastIndexOf(' ')), line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return samples;
+    }
+
+    private static void awaitSample(io.flinkfleet.ha.core.PvcHaMetrics metrics, String name, String value)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!value.equals(scrape(metrics).get(name))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(name + " never became " + value + ": " + metrics.scrape());
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /**
+     * The driver reports what it does: the leader leads under epoch 1 (no failover); a standby
+     * waits on the lock (leader 0, waiting 1) and, once the leader lets go, leads under the next
+     * epoch, counted as a failover, with the time it waited on its (fake) clock. The endpoint
+     * started by the factory serves the same.
+     */
+    @Test
+    void driverReportsLeadershipLockWaitAndFailoverInItsMetrics() throws Exception {
+        PvcTestFixture jm = PvcTestFixture.contender(tmp);
+        TestingLeaderElectionListener l = new TestingLeaderElectionListener();
+        PvcLeaderElectionDriver d = driver(jm, l);
+        l.next(TestingLeaderElectionListener.Granted.class, WAIT);
+        assertThat(scrape(jm.metrics)).containsEntry("flinkfleet_ha_leader", "1").containsEntry("flinkfleet_ha_epoch", "1")
+                .containsEntry("flinkfleet_ha_failovers_total", "0")
+                .containsEntry("flinkfleet_ha_leadership_acquisitions_total", "1");
+
+        PvcTestFixture standby = PvcTestFixture.contender(tmp);
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        PvcLeaderElectionDriverFactory f = new PvcLeaderElectionDriverFactory(standby.layout, standby.fence,
+                standby.files, POLL, 0, "127.0.0.1", port);
+        TestingLeaderElectionListener l2 = new TestingLeaderElectionListener();
+        try (PvcLeaderElectionDriver d2 = (PvcLeaderElectionDriver) f.create(l2)) {
+            factories.put(d2, f);
+            awaitSample(standby.metrics, "flinkfleet_ha_lock_waiting", "1");
+            standby.clock.addAndGet(2_500_000_000L);
+            String served = new String(URI.create("http://127.0.0.1:" + port + "/metrics").toURL().openStream()
+                    .readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(served).contains("\nflinkfleet_ha_leader 0\n", "\nflinkfleet_ha_lock_waiting 1\n",
+                    "\nflinkfleet_ha_lock_wait_seconds 2.5\n", "\nflinkfleet_ha_epoch 0\n");
+
+            shutDown(d);
+            l2.next(TestingLeaderElectionListener.Granted.class, WAIT);
+            assertThat(scrape(standby.metrics)).containsEntry("flinkfleet_ha_leader", "1")
+                    .containsEntry("flinkfleet_ha_epoch", "2")
+                    .containsEntry("flinkfleet_ha_lock_waiting", "0")
+                    .containsEntry("flinkfleet_ha_lock_wait_seconds", "2.5")
+                    .containsEntry("flinkfleet_ha_failovers_total", "1")
+                    .containsEntry("flinkfleet_ha_leadership_acquisitions_total", "1");
+            assertThat(scrape(jm.metrics)).containsEntry("flinkfleet_ha_leader", "0");
+
+            // A commit by the new leader is timed (its clock moves 1 ms inside the write).
+            jm.clock.set(0);
+            new FileRecordStore(standby.layout.executionPlans(), standby.fence,
+                    new io.flinkfleet.ha.core.DurableFiles((step, target) -> {
+                        if (step == io.flinkfleet.ha.core.WriteStep.TEMP_FSYNCED) {
+                            standby.clock.addAndGet(1_000_000L);
+                        }
+                    }, io.flinkfleet.ha.core.NioFileIo.INSTANCE, standby.metrics)).write("e", 1, false, new byte[] {1});
+            assertThat(scrape(standby.metrics)).containsEntry("flinkfleet_ha_commit_seconds_count", "1")
+                    .containsEntry("flinkfleet_ha_commit_seconds_sum", "0.001");
+        }
+        f.releaseLock();
+        assertThat(l2.pending()).isEmpty();
+    }
+
     /** Closing a standby ends its wait quietly; the leader is untouched. */
     @Test
     void closingAStandbyEndsItsWait() throws Exception {

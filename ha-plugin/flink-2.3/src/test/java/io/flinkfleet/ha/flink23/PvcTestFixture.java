@@ -8,6 +8,7 @@ import io.flinkfleet.ha.core.FileRecordStore;
 import io.flinkfleet.ha.core.ForwardingFileIo;
 import io.flinkfleet.ha.core.NioFileIo;
 import io.flinkfleet.ha.core.PvcHaLayout;
+import io.flinkfleet.ha.core.PvcHaMetrics;
 import io.flinkfleet.ha.core.WriteStep;
 
 import java.io.IOException;
@@ -24,7 +25,11 @@ final class PvcTestFixture {
     volatile FaultSeam seam = FaultSeam.NONE;
     /** Where the file operations go; a test swaps in a power-cut or failing double. */
     volatile FileIo io = NioFileIo.INSTANCE;
-    final DurableFiles files = new DurableFiles((step, target) -> seam.after(step, target), new ForwardingFileIo(() -> io));
+    /** This JobManager's clock for its HA metrics: moved only by the test. */
+    final java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
+    final PvcHaMetrics metrics = new PvcHaMetrics(clock::get);
+    final DurableFiles files =
+            new DurableFiles((step, target) -> seam.after(step, target), new ForwardingFileIo(() -> io), metrics);
 
     PvcTestFixture(Path root) throws IOException {
         this(root, true);
