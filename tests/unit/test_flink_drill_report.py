@@ -75,19 +75,3 @@ def test_module_check_mode_and_not_drilled(frames, changed):
     assert result["changed"] is changed
     assert kube.killed == []
     assert CID[:12] in result["result"] if changed else "NOT DRILLED" in result["result"]
-
-
-@pytest.mark.parametrize("module", [flink_drill, flink_drill_report])
-def test_documented_options_match_the_argument_spec(module):
-    from ansible.plugins.loader import fragment_loader
-    from ansible.utils.plugin_docs import get_docstring
-
-    fragment_loader.add_directory(os.path.join(os.path.dirname(__file__), "..", "..", "doc_fragments"))
-    doc = get_docstring(module.__file__, fragment_loader)[0]
-    spec = module.argspec()
-    assert set(doc["options"]) == set(spec)
-    for name, option in spec.items():
-        documented = doc["options"][name]
-        assert documented.get("type", "str") == option.get("type", "str"), name
-        assert documented.get("default") == option.get("default"), name
-        assert bool(documented.get("required")) == bool(option.get("required")), name

@@ -9,6 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+import flink_drill
+import flink_drill_report
 import flink_health_gate
 import flink_image_ref
 import flink_job
@@ -97,8 +99,8 @@ def test_flink_job_refuses_without_running_job(base_url):
         flink_job.run(p, check_mode=False)
 
 
-@pytest.mark.parametrize("module", [flink_health_gate, flink_image_ref, flink_job, flink_rollout_lock,
-                                    flink_rollout_plan])
+@pytest.mark.parametrize("module", [flink_drill, flink_drill_report, flink_health_gate, flink_image_ref, flink_job,
+                                    flink_rollout_lock, flink_rollout_plan])
 def test_documented_options_match_the_argument_spec(module):
     """DOCUMENTATION (with the flink_kube doc fragment merged, as ansible-doc does) and the
     argument spec name the same options with the same types and defaults."""
