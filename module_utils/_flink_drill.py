@@ -33,6 +33,7 @@ import time
 
 from ansible.module_utils._flink_health import HealthGate
 from ansible.module_utils._flink_job import job_info
+from ansible.module_utils._flink_kube import json_getter
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 PASSED = "passed"
@@ -464,20 +465,12 @@ class KubeOps:
     def __init__(self, api, timeout=10):
         from kubernetes import client as kclient
         self.core = kclient.CoreV1Api(api)
-        self.api = api
+        self.get_json = json_getter(api, timeout)
         self.timeout = timeout
 
     def pod(self, namespace, name):
-        from kubernetes.client.rest import ApiException
-        try:
-            return self.api.sanitize_for_serialization(
-                self.core.read_namespaced_pod(name, namespace, _request_timeout=self.timeout))
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise DrillError("reading pod %s/%s: HTTP %s %s" % (namespace, name, exc.status, exc.reason)) from exc
-        except Exception as exc:
-            raise DrillError("reading pod %s/%s: %s" % (namespace, name, exc)) from exc
+        """The pod as the API serves it, or None when it does not exist."""
+        return self.get_json("/api/v1/namespaces/%s/pods/%s" % (namespace, name))
 
     def create_pod(self, namespace, manifest):
         from kubernetes.client.rest import ApiException
