@@ -172,6 +172,9 @@ def docker_hub_reachable():
         return False
 
 
+# Its premise is that the official image cannot be pulled: true here (no Docker Hub; the name
+# does not even resolve), so it runs and must pass. Only where Docker Hub resolves is it skipped,
+# because there the forced official base would be pulled and the error could not happen.
 @pytest.mark.skipif(docker_hub_reachable(), reason="Docker Hub is reachable: the official base would be pulled")
 def test_official_base_forced_but_not_pullable(unchanged, password):
     rc, out = playbook("-e", "flink_image_base_source=official")
