@@ -13,7 +13,12 @@ round-robin over K kwok clusters of its own (kwok-bf-1..K, default K = 4, each w
 API server; created with the k8s_testbed role's kwok_fleet entry point, deleted at the end): with N > K several targets share an API server in their own namespace
 (said in the results). A static PV per target lets its PVC bind.
 
-Usage: .venv/bin/python bench/fleet/run.py [--sizes 1 4 16] [--kwok-clusters 4]
+With --baseline REV the same runs are made, in the same run, with rollout.yml and the roles
+of that commit (a detached git worktree; default 6a7fa93, the code issue 12 measured at
+94.3 s upgrade / 24.1 s no-change for 16 targets), each size with both codes one after the
+other, so the two are compared on the same machine under the same load.
+
+Usage: .venv/bin/python bench/fleet/run.py [--sizes 1 4 16] [--kwok-clusters 4] [--baseline REV | --no-baseline]
 Writes bench/fleet/results/<UTC time>.json, latest.json and latest.png.
 Needs the testbed binaries (make testbed).
 """
@@ -97,22 +102,29 @@ def kwok_clusters(count):
         raise SystemExit("Cannot make %d kwok clusters" % count)
 
 
-def rollout(inv, size, image):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+LOGS = None  # --logs: each rollout.yml's output is kept there
+
+
+def rollout(inv, size, image, tree=REPO):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(tree, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", PATH=BIN + os.pathsep + os.environ["PATH"])
     extra = {"flinkfleet_rollout_serial": SERIAL, "flinkfleet_rollout_max_fail_percentage": 0,
              "flink_cluster_image": image,
              # kwok pods never pull: the bench tags are names only, not in the registry to resolve.
              "flink_cluster_image_pin": False,
              "flinkfleet_rollout_report": os.path.join(os.path.dirname(inv), "report-%d.json" % size)}
-    cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(REPO, "rollout.yml"), "-i", inv,
+    cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(tree, "rollout.yml"), "-i", inv,
            "--forks", str(max(size, 5)), "-e", json.dumps(extra)]
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - start
+    if LOGS:
+        name = "%s-%d-%s-%s.log" % (os.path.basename(tree), size, image.rsplit(":", 1)[-1], int(time.time()))
+        with open(os.path.join(LOGS, name), "w") as handle:
+            handle.write(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-2000:])
-        raise SystemExit("rollout.yml failed for %d targets (rc=%s)" % (size, proc.returncode))
+        raise SystemExit("rollout.yml (%s) failed for %d targets (rc=%s)" % (tree, size, proc.returncode))
     changed = sum(int(m) for m in re.findall(r"changed=(\d+)", proc.stdout.split("PLAY RECAP")[-1]))
     with open(extra["flinkfleet_rollout_report"]) as handle:
         report = json.load(handle)
@@ -122,22 +134,34 @@ def rollout(inv, size, image):
             "results": sorted(set(r["result"] for r in report))}
 
 
+def revision(tree, ref):
+    return subprocess.run(["git", "-C", tree, "rev-parse", "--short", ref], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    sizes = [r["targets"] for r in results]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for phase in ("deploy", "upgrade", "noop"):
-        ax.plot(sizes, [r[phase]["seconds"] for r in results], marker="o", label=phase)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colours = {"deploy": "tab:blue", "upgrade": "tab:orange", "noop": "tab:green"}
+    for code, style in (("current", "-"), ("baseline", "--")):
+        rows = [r for r in results if r["code"] == code]
+        if not rows:
+            continue
+        sizes = [r["targets"] for r in rows]
+        for phase in ("deploy", "upgrade", "noop"):
+            ax.plot(sizes, [r[phase]["seconds"] for r in rows], style, marker="o", color=colours[phase],
+                    label="%s (%s)" % (phase, rows[0]["revision"]))
+    sizes = sorted(set(r["targets"] for r in results))
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes)
     ax.set_xticklabels([str(s) for s in sizes])
     ax.set_xlabel("cluster targets (kwok)")
     ax.set_ylabel("rollout.yml wall time (s)")
-    ax.set_title('rollout.yml, waves [1, "25%", "100%"]')
+    ax.set_title('rollout.yml, waves [1, "25%", "100%"]: current (solid) vs baseline (dashed)')
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -146,21 +170,40 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--kwok-clusters", type=int, default=4)
+    parser.add_argument("--baseline", default="6a7fa93", help="commit to compare with (default: the code issue 12 measured)")
+    parser.add_argument("--no-baseline", action="store_true", help="measure the current code only")
+    parser.add_argument("--logs", help="keep each rollout.yml run's output in this directory")
     args = parser.parse_args()
+    global LOGS
+    LOGS = args.logs
+    if LOGS:
+        os.makedirs(LOGS, exist_ok=True)
     results = []
+    load_before = os.getloadavg()
     kwok_clusters(args.kwok_clusters)
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as work:
-        for size in args.sizes:
-            inv, hosts = inventory(size, min(size, args.kwok_clusters), work)
-            prepare(hosts)
-            row = {"targets": size, "api_servers": min(size, args.kwok_clusters)}
-            row["deploy"] = rollout(inv, size, IMAGE % "v1")
-            row["upgrade"] = rollout(inv, size, IMAGE % "v2")
-            row["noop"] = rollout(inv, size, IMAGE % "v2")
-            print(json.dumps(row), flush=True)
-            results.append(row)
-            for h in hosts.values():
-                kubectl(h["flink_cluster_context"], "delete", "namespace", h["flink_cluster_namespace"], "--wait=false")
+        codes = [("current", REPO, revision(REPO, "HEAD"))]
+        if not args.no_baseline:
+            tree = os.path.join(work, "baseline")
+            subprocess.run(["git", "-C", REPO, "worktree", "add", "--detach", tree, args.baseline],
+                           check=True, capture_output=True)
+            codes.append(("baseline", tree, revision(tree, "HEAD")))
+        try:
+            for size in args.sizes:
+                for code, tree, rev in codes:
+                    inv, hosts = inventory(size, min(size, args.kwok_clusters), work)
+                    prepare(hosts)
+                    row = {"targets": size, "api_servers": min(size, args.kwok_clusters), "code": code, "revision": rev}
+                    row["deploy"] = rollout(inv, size, IMAGE % "v1", tree)
+                    row["upgrade"] = rollout(inv, size, IMAGE % "v2", tree)
+                    row["noop"] = rollout(inv, size, IMAGE % "v2", tree)
+                    print(json.dumps(row), flush=True)
+                    results.append(row)
+                    for h in hosts.values():
+                        kubectl(h["flink_cluster_context"], "delete", "namespace", h["flink_cluster_namespace"], "--wait=true")
+        finally:
+            if len(codes) > 1:
+                subprocess.run(["git", "-C", REPO, "worktree", "remove", "--force", codes[1][1]], check=False)
     kwok_clusters(0)
     out_dir = os.path.join(HERE, "results")
     os.makedirs(out_dir, exist_ok=True)
@@ -170,6 +213,8 @@ def main():
         "gate": "kubernetes (kwok: pods never run)",
         "note": "targets are spread round-robin over api_servers kwok clusters, each target in its own namespace",
         "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "results": results,
     }
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
