@@ -12,6 +12,8 @@ description:
   - With C(check=cluster), checks that the kubeconfig exists, that it has the context, and that
     the API server of that context answers within C(timeout) seconds. Each failure names the
     problem (missing file, missing context and the contexts there are, unreachable server).
+    Given C(namespace), it then also does what C(check=namespace) does (waiting up to
+    C(namespace_timeout) seconds), in the same run.
   - With C(check=pvc), waits until the PVC C(pvc) is Bound, or is waiting for its first
     consumer on a StorageClass that provisions. Fails when the StorageClass does not exist or the
     claim does not bind within C(timeout) seconds, giving the claim's phase and last events, so
@@ -33,8 +35,14 @@ options:
     description: Context in the kubeconfig (default its current-context).
     type: str
   namespace:
-    description: The namespace (C(check=namespace)), or the namespace of the PVC (C(check=pvc)).
+    description:
+      - The namespace (C(check=namespace)), or the namespace of the PVC (C(check=pvc)).
+      - With C(check=cluster), a namespace to wait for as C(check=namespace) does, after the API server answered.
     type: str
+  namespace_timeout:
+    description: Seconds to wait for a terminating C(namespace) to go, with C(check=cluster).
+    type: int
+    default: 300
   pvc:
     description: Name of the PVC (C(check=pvc)).
     type: str
@@ -80,11 +88,11 @@ server_version:
   type: str
 namespace_phase:
   description: C(Active), or C(absent) when the namespace does not exist (yet) (C(check=namespace)).
-  returned: success and check is namespace
+  returned: success and check is namespace, or check is cluster with a namespace
   type: str
 namespace_waited:
   description: Whether the namespace was still terminating when the check began (C(check=namespace)).
-  returned: success and check is namespace
+  returned: success and check is namespace, or check is cluster with a namespace
   type: bool
 phase:
   description: The PVC's phase (C(check=pvc)).
@@ -110,6 +118,7 @@ def main():
             namespace=dict(type="str"),
             pvc=dict(type="str"),
             timeout=dict(type="int", default=10),
+            namespace_timeout=dict(type="int", default=300),
         ),
         required_if=[("check", "pvc", ("namespace", "pvc")), ("check", "namespace", ("namespace",))],
         supports_check_mode=True,
@@ -117,7 +126,8 @@ def main():
     params = module.params
     try:
         if params["check"] == "cluster":
-            result = check_cluster(params["kubeconfig"], params["context"], timeout=params["timeout"])
+            result = check_cluster(params["kubeconfig"], params["context"], timeout=params["timeout"],
+                                   namespace=params["namespace"] or "", namespace_timeout=params["namespace_timeout"])
         elif params["check"] == "namespace":
             result = check_namespace(params["kubeconfig"], params["context"], params["namespace"],
                                      timeout=params["timeout"])

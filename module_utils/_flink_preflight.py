@@ -44,15 +44,21 @@ def kubeconfig_target(kubeconfig, context=None):
     return name, cluster["server"]
 
 
-def check_cluster(kubeconfig=None, context=None, timeout=10):
-    """The API server behind kubeconfig/context answers /version within timeout seconds."""
+def check_cluster(kubeconfig=None, context=None, timeout=10, namespace="", namespace_timeout=300, wait=None):
+    """The API server behind kubeconfig/context answers /version within timeout seconds; with a
+    namespace, also waits while that namespace is still terminating (wait_namespace_usable), in the
+    same module run: a rollout's first look at a cluster costs one process, not two."""
     name, server = kubeconfig_target(kubeconfig, context)
-    get_json = json_getter(api_client(kubeconfig, name), timeout=timeout)
+    client = api_client(kubeconfig, name)
+    get_json = json_getter(client, timeout=timeout)
     try:
         version = get_json("/version") or {}
     except FlinkfleetError as exc:
         raise FlinkfleetError("Kubernetes API %s (context '%s') is unreachable: %s" % (server, name, exc.msg)) from exc
-    return {"context": name, "server": server, "server_version": version.get("gitVersion", "")}
+    result = {"context": name, "server": server, "server_version": version.get("gitVersion", "")}
+    if namespace:
+        result.update((wait or wait_namespace_usable)(json_getter(client), namespace, timeout=namespace_timeout))
+    return result
 
 
 def wait_namespace_usable(get_json, namespace, timeout=300, interval=2.0, sleep=time.sleep, clock=time.monotonic):

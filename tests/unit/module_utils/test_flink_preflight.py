@@ -64,6 +64,25 @@ def test_unreachable_api_server_names_server_and_context(tmp_path):
     assert "Kubernetes API %s (context 'a') is unreachable" % server in err.value.msg
 
 
+@pytest.mark.parametrize("namespace, expect_wait", [("", False), ("flink", True)])
+def test_cluster_check_waits_for_the_namespace_in_the_same_run(tmp_path, monkeypatch, namespace, expect_wait):
+    """The rollout's one preflight module run: /version, then (given a namespace) the terminating wait."""
+    import ansible.module_utils._flink_preflight as preflight
+    config = write_kubeconfig(tmp_path / "kc", "https://10.0.0.1:6443")
+    monkeypatch.setattr(preflight, "api_client", lambda kubeconfig, context: "client")
+    monkeypatch.setattr(preflight, "json_getter", lambda client, timeout=None: lambda path: {"gitVersion": "v1.34.4"})
+    waits = []
+
+    def wait(get_json, name, timeout):
+        waits.append((name, timeout))
+        return {"namespace": name, "namespace_phase": "absent", "namespace_waited": False}
+
+    result = check_cluster(config, "a", timeout=2, namespace=namespace, namespace_timeout=77, wait=wait)
+    assert result["server_version"] == "v1.34.4"
+    assert waits == ([("flink", 77)] if expect_wait else [])
+    assert ("namespace_phase" in result) is expect_wait
+
+
 CLASSES = {"items": [
     {"metadata": {"name": "local-path", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
      "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer"},
