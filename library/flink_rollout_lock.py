@@ -96,7 +96,7 @@ import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_kube import KUBE_ARGS, api_client
-from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, acquire, release
+from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, lease_name, release, take
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
@@ -115,16 +115,10 @@ def argspec():
 def run(params, check_mode, store=None, now=None):
     store = store or KubeLeaseStore(api_client(params["kubeconfig"], params["context"]))
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    lease = "%s-rollout" % params["name"]
     if params["state"] == "released":
-        return release(store, lease, params["namespace"], params["holder"], check_mode=check_mode)
-    created_namespace = False
-    if not check_mode:
-        created_namespace = store.ensure_namespace(params["namespace"])
-    result = acquire(store, lease, params["namespace"], params["holder"], now, params["seconds"],
-                     break_lock=params["break_lock"], check_mode=check_mode)
-    result["changed"] = result["changed"] or created_namespace
-    return result
+        return release(store, lease_name(params["name"]), params["namespace"], params["holder"], check_mode=check_mode)
+    return take(store, params["name"], params["namespace"], params["holder"], now, params["seconds"],
+                break_lock=params["break_lock"], check_mode=check_mode)
 
 
 def main():

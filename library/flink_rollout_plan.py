@@ -51,6 +51,30 @@ options:
     description: Read C(current) and C(last_healthy) from the cluster (step=plan) instead of taking them.
     type: bool
     default: false
+  lock:
+    description:
+      - Take the cluster's rollout lock (a Lease, as M(flink_rollout_lock) with C(state=acquired) does)
+        before the read, in the same run (step=plan with read). Empty takes no lock.
+      - A lock another run holds fails the module naming the holder, with C(locked=true), before anything is read.
+    type: dict
+    default: {}
+    suboptions:
+      name:
+        description: The cluster's name (the Lease is C(<name>-rollout) in C(namespace)).
+        type: str
+        required: true
+      holder:
+        description: Who this run is.
+        type: str
+        required: true
+      seconds:
+        description: How long the lease lasts without being given back.
+        type: int
+        default: 3600
+      break_lock:
+        description: Take the lease even when another holder's is still live.
+        type: bool
+        default: false
   statefulset:
     description: The JobManager StatefulSet (step=plan with read).
     type: str
@@ -231,6 +255,10 @@ revision:
   description: The desired revision (step=plan).
   returned: step=plan
   type: str
+lock:
+  description: The rollout lock taken (action create, take or keep, previous_holder, holder, lease) (step=plan with lock).
+  returned: step=plan with lock
+  type: dict
 current:
   description: What runs now, as read (step=plan with read).
   returned: step=plan with read
@@ -333,6 +361,12 @@ def argspec():
         upgrade_mode=dict(type="str", choices=["last-state", "savepoint", "stateless"], default="last-state"),
         current=dict(type="dict", default={}),
         read=dict(type="bool", default=False),
+        lock=dict(type="dict", default={}, options=dict(
+            name=dict(type="str", required=True),
+            holder=dict(type="str", required=True),
+            seconds=dict(type="int", default=3600),
+            break_lock=dict(type="bool", default=False),
+        )),
         statefulset=dict(type="str", default=""),
         last_healthy=dict(type="dict", default={}),
         desired_revision=dict(type="str", default=""),
@@ -417,25 +451,57 @@ def savepoint_lookup(params):
     return run_probe(core, pod, params["probe_timeout"])
 
 
+_CLIENTS = {}
+
+
+def kube_client_for(params):
+    """One Kubernetes API client per module run (the lock and the read share it)."""
+    from ansible.module_utils._flink_kube import api_client
+
+    key = (params["kubeconfig"], params["context"])
+    if key not in _CLIENTS:
+        _CLIENTS[key] = api_client(*key)
+    return _CLIENTS[key]
+
+
+def take_lock(params, check_mode):
+    """The rollout lock (step=plan with lock), before the read: as flink_rollout_lock takes it."""
+    import datetime
+
+    from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, take
+
+    lock = params["lock"]
+    return take(KubeLeaseStore(kube_client_for(params)), lock["name"], params["namespace"], lock["holder"],
+                datetime.datetime.now(datetime.timezone.utc), lock["seconds"], break_lock=lock["break_lock"],
+                check_mode=check_mode)
+
+
 def read_cluster(params):
     """(namespace, StatefulSet, PVC) as the API returns them, None for each that is absent."""
-    from ansible.module_utils._flink_kube import api_client, json_getter
+    from ansible.module_utils._flink_kube import json_getter
 
-    get_json = json_getter(api_client(params["kubeconfig"], params["context"]))
+    get_json = json_getter(kube_client_for(params))
     namespace = params["namespace"]
     return (get_json("/api/v1/namespaces/%s" % namespace),
             get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, params["statefulset"])),
             get_json("/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (namespace, params["pvc"])))
 
 
-def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup, reader=read_cluster):
+def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup, reader=read_cluster,
+        locker=take_lock):
     step = params["step"]
     if step == "plan":
         out = dict(changed=False)
         current, last_healthy = params["current"], params["last_healthy"]
+        if params["lock"] and not params["read"]:
+            raise FlinkfleetError("step=plan takes the lock only with read (the lock guards what is read)")
         if params["read"]:
             if not params["namespace"] or not params["statefulset"] or not params["pvc"]:
                 raise FlinkfleetError("step=plan with read needs namespace, statefulset and pvc")
+            if params["lock"]:
+                # The lock first: what is read below cannot change under this run any more.
+                # Taking it is no change to the cluster's state (as the role's lock task says).
+                out["lock"] = dict(locker(params, check_mode), changed=False)
             namespace, statefulset, pvc = reader(params)
             summary = summarise_cluster(namespace, statefulset, pvc)
             current, last_healthy = summary["current"], summary["last_healthy"]

@@ -90,7 +90,7 @@ def _refusal(name, namespace, lease, now):
         "Another rollout holds Flink cluster %s/%s: lease %s is held by '%s' until %s. Wait for it, or, when "
         "that run is known to be dead, run again with flink_cluster_lock_break=true."
         % (namespace, name.rsplit("-rollout", 1)[0], name, holder, format_time(expires) if expires else "?"),
-        holder=holder, expires=format_time(expires) if expires else "",
+        holder=holder, expires=format_time(expires) if expires else "", locked=True,
     )
 
 
@@ -114,6 +114,24 @@ def acquire(store, name, namespace, holder, now, seconds, break_lock=False, chec
     except LeaseConflict:
         # Another run wrote it between our read and our write: it won.
         raise _refusal(name, namespace, store.get(name, namespace), now) from None
+    return result
+
+
+def lease_name(cluster):
+    """The Lease of a cluster's rollouts."""
+    return "%s-rollout" % cluster
+
+
+def take(store, cluster, namespace, holder, now, seconds, break_lock=False, check_mode=False):
+    """A run's take of its cluster's lock: the namespace first (a first rollout, the Lease lives
+    in it), then the Lease. Used by flink_rollout_lock and, in the same module run as the
+    cluster read, by flink_rollout_plan (fleet speed: one Kubernetes client start, not two)."""
+    created_namespace = False
+    if not check_mode:
+        created_namespace = store.ensure_namespace(namespace)
+    result = acquire(store, lease_name(cluster), namespace, holder, now, seconds, break_lock=break_lock,
+                     check_mode=check_mode)
+    result["changed"] = result["changed"] or created_namespace
     return result
 
 

@@ -28,7 +28,8 @@ def plan_tasks():
         tasks = yaml.safe_load(handle)
     settings = next(t for t in tasks if "ansible.builtin.set_fact" in t and "vars" in t
                     and "__flink_cluster_desired_spec" in t["ansible.builtin.set_fact"])
-    planner = next(t for t in tasks if (t.get("flink_rollout_plan") or {}).get("step") == "plan")
+    flat = [inner for t in tasks for inner in ([t] + list(t.get("block") or []))]
+    planner = next(t for t in flat if (t.get("flink_rollout_plan") or {}).get("step") == "plan")
     return settings, planner
 
 

@@ -68,3 +68,51 @@ def test_find_savepoint_step():
     with pytest.raises(FlinkfleetError, match="holds no savepoint completed since 200"):
         flink_rollout_plan.run(params(step="find_savepoint", savepoint_dir="file:/d/sp", not_before=200),
                                savepoints=lambda p: "done\n")
+
+
+LOCK = {"name": "seq", "holder": "me@host", "seconds": 600, "break_lock": False}
+READ = dict(step="plan", read=True, namespace="flink", statefulset="seq-jobmanager", pvc="seq-data",
+            desired_revision="A")
+
+
+@pytest.mark.parametrize("lock, taken, calls", [
+    pytest.param({}, None, ["read"], id="no-lock"),
+    pytest.param(LOCK, {"changed": True, "action": "create", "previous_holder": "", "holder": "me@host",
+                        "lease": "seq-rollout"}, ["lock", "read"], id="lock-then-read"),
+])
+def test_plan_takes_the_lock_before_it_reads(lock, taken, calls):
+    """One module run for the lock and the read (fleet speed); the lock first, so what is read
+    cannot change under the run; taking it is no change to the cluster's state."""
+    seen = []
+
+    def locker(p, check_mode):
+        seen.append("lock")
+        assert p["lock"] == LOCK and check_mode is False
+        return dict(taken)
+
+    def reader(p):
+        seen.append("read")
+        return None, None, None
+
+    out = flink_rollout_plan.run(params(lock=lock, **READ), reader=reader, locker=locker)
+    assert seen == calls
+    assert out["action"] == "create" and out["changed"] is False
+    assert out.get("lock") == (dict(taken, changed=False) if taken else None)
+
+
+def test_a_held_lock_fails_the_plan_before_anything_is_read():
+    from ansible.module_utils._flink_rollout_lock import RolloutLockedError
+
+    def locker(p, check_mode):
+        raise RolloutLockedError("Another rollout holds Flink cluster flink/seq", holder="other@host", locked=True)
+
+    with pytest.raises(RolloutLockedError) as err:
+        flink_rollout_plan.run(params(lock=LOCK, **READ), locker=locker,
+                               reader=lambda p: pytest.fail("read under someone else's lock"))
+    assert err.value.details["locked"] is True and err.value.details["holder"] == "other@host"
+
+
+def test_the_lock_is_taken_only_with_the_read():
+    with pytest.raises(FlinkfleetError, match="only with read"):
+        flink_rollout_plan.run(params(step="plan", lock=LOCK, desired_revision="A"),
+                               locker=lambda p, c: pytest.fail("locked without reading"))
