@@ -64,10 +64,11 @@ def _norm(path):
 # that carry the rollout's own state (the revision itself, the generation and restore point of
 # the apply, the gate, the upgrade mode of this run), the pod annotation naming the rendered
 # configuration (it holds the generation's cluster-id; the configuration is counted by content,
-# revision_inputs' config) and what the API server adds.
+# revision_inputs' config), the pod annotation carrying the revision itself (it makes every new
+# revision replace the pods) and what the API server adds.
 VOLATILE_ANNOTATIONS = ("flinkfleet.io/revision", "flinkfleet.io/generation", "flinkfleet.io/restore-path",
                         "flinkfleet.io/gate", "flinkfleet.io/upgrade-mode")
-VOLATILE_POD_ANNOTATIONS = ("flinkfleet.io/config-sha",)
+VOLATILE_POD_ANNOTATIONS = ("flinkfleet.io/config-sha", "flinkfleet.io/revision")
 SERVER_METADATA = ("resourceVersion", "uid", "generation", "creationTimestamp", "managedFields", "selfLink")
 CONFIG_REF = "(configuration, counted by content)"
 

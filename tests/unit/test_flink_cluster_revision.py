@@ -126,6 +126,14 @@ def test_revision_follows_the_rendered_spec_not_the_template_text(rendered, vari
     assert (revision(*rendered[variant]) == revision(*rendered["original"])) is same
 
 
+def test_both_pod_templates_carry_the_revision(rendered):
+    """apply.yml renders the revision into the pod templates: a new revision always replaces the
+    pods, also when nothing else in them changed (the gate then expects a restarted job)."""
+    manifests, _inputs = rendered["original"]
+    for manifest in manifests:
+        assert "flinkfleet.io/revision" in manifest["spec"]["template"]["metadata"]["annotations"], manifest["kind"]
+
+
 def test_a_comment_only_change_renders_the_very_same_objects(rendered):
     assert rendered["comments"] == rendered["original"]
 
@@ -137,6 +145,7 @@ VOLATILE = [
     ("metadata", "annotations", "flinkfleet.io/gate"),
     ("metadata", "annotations", "flinkfleet.io/upgrade-mode"),
     ("metadata", "resourceVersion"),
+    ("spec", "template", "metadata", "annotations", "flinkfleet.io/revision"),
 ]
 
 
