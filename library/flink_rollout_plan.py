@@ -62,11 +62,11 @@ options:
       name:
         description: The cluster's name (the Lease is C(<name>-rollout) in C(namespace)).
         type: str
-        required: true
+        default: ""
       holder:
-        description: Who this run is.
+        description: Who this run is; empty takes no lock.
         type: str
-        required: true
+        default: ""
       seconds:
         description: How long the lease lasts without being given back.
         type: int
@@ -362,8 +362,8 @@ def argspec():
         current=dict(type="dict", default={}),
         read=dict(type="bool", default=False),
         lock=dict(type="dict", default={}, options=dict(
-            name=dict(type="str", required=True),
-            holder=dict(type="str", required=True),
+            name=dict(type="str", default=""),
+            holder=dict(type="str", default=""),
             seconds=dict(type="int", default=3600),
             break_lock=dict(type="bool", default=False),
         )),
@@ -493,12 +493,16 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
     if step == "plan":
         out = dict(changed=False)
         current, last_healthy = params["current"], params["last_healthy"]
-        if params["lock"] and not params["read"]:
+        # AnsibleModule fills the suboptions' defaults in: a lock is asked for by its holder.
+        lock = params["lock"] or {}
+        if lock.get("holder") and not lock.get("name"):
+            raise FlinkfleetError("step=plan: the lock needs the cluster's name")
+        if lock.get("holder") and not params["read"]:
             raise FlinkfleetError("step=plan takes the lock only with read (the lock guards what is read)")
         if params["read"]:
             if not params["namespace"] or not params["statefulset"] or not params["pvc"]:
                 raise FlinkfleetError("step=plan with read needs namespace, statefulset and pvc")
-            if params["lock"]:
+            if lock.get("holder"):
                 # The lock first: what is read below cannot change under this run any more.
                 # Taking it is no change to the cluster's state (as the role's lock task says).
                 out["lock"] = dict(locker(params, check_mode), changed=False)

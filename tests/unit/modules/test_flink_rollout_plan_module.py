@@ -77,6 +77,9 @@ READ = dict(step="plan", read=True, namespace="flink", statefulset="seq-jobmanag
 
 @pytest.mark.parametrize("lock, taken, calls", [
     pytest.param({}, None, ["read"], id="no-lock"),
+    # What AnsibleModule passes when the role asks for no lock: the suboptions' defaults.
+    pytest.param({"name": "", "holder": "", "seconds": 3600, "break_lock": False}, None, ["read"],
+                 id="no-lock-defaults-filled-in"),
     pytest.param(LOCK, {"changed": True, "action": "create", "previous_holder": "", "holder": "me@host",
                         "lease": "seq-rollout"}, ["lock", "read"], id="lock-then-read"),
 ])
@@ -87,7 +90,7 @@ def test_plan_takes_the_lock_before_it_reads(lock, taken, calls):
 
     def locker(p, check_mode):
         seen.append("lock")
-        assert p["lock"] == LOCK and check_mode is False
+        assert p["lock"] == lock and check_mode is False
         return dict(taken)
 
     def reader(p):
@@ -116,3 +119,23 @@ def test_the_lock_is_taken_only_with_the_read():
     with pytest.raises(FlinkfleetError, match="only with read"):
         flink_rollout_plan.run(params(step="plan", lock=LOCK, desired_revision="A"),
                                locker=lambda p, c: pytest.fail("locked without reading"))
+
+
+def test_a_lock_without_the_clusters_name_is_refused():
+    with pytest.raises(FlinkfleetError, match="needs the cluster's name"):
+        flink_rollout_plan.run(params(lock=dict(LOCK, name=""), **READ), locker=lambda p, c: pytest.fail("locked"))
+
+
+def test_a_step_without_a_lock_passes_the_modules_own_validation(capsys):
+    """Through AnsibleModule's argument validation (the role's result step passes no lock; a
+    required suboption once failed every step but plan)."""
+    import json
+
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args({"step": "result", "action": "unchanged", "cluster": "c"}), \
+            pytest.raises(SystemExit) as exit_:
+        flink_rollout_plan.main()
+    out = json.loads(capsys.readouterr().out)
+    assert exit_.value.code == 0, out
+    assert out["result"]["result"] == "unchanged"
