@@ -8,7 +8,9 @@ For each fleet size N it writes an inventory of N targets, then times, with roll
 Wave plan: serial [1, "25%", "100%"], max_fail_percentage 0, forks = N.
 
 kwok pods never run, so the gate is the Kubernetes-level one (workloads rolled out and
-ready); the time is the orchestration cost, not Flink's start. The targets are spread
+ready); the time is the orchestration cost, not Flink's start. Besides the wall time, each run
+reports the CPU seconds of ansible-playbook and every process it started (the control
+machine's cost, which other load on the machine moves much less than the wall time). The targets are spread
 round-robin over K kwok clusters of its own (kwok-bf-1..K, default K = 4, each with its own
 API server; created with the k8s_testbed role's kwok_fleet entry point, deleted at the end): with N > K several targets share an API server in their own namespace
 (said in the results). A static PV per target lets its PVC bind.
@@ -28,6 +30,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -116,8 +119,13 @@ def rollout(inv, size, image, tree=REPO):
     cmd = [os.path.join(BIN, "ansible-playbook"), os.path.join(tree, "rollout.yml"), "-i", inv,
            "--forks", str(max(size, 5)), "-e", json.dumps(extra)]
     start = time.monotonic()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of ansible-playbook and every process it started (modules, lookups): what the
+    # control machine spends, much less moved by other load on it than the wall time.
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     if LOGS:
         name = "%s-%d-%s-%s.log" % (os.path.basename(tree), size, image.rsplit(":", 1)[-1], int(time.time()))
         with open(os.path.join(LOGS, name), "w") as handle:
@@ -129,7 +137,7 @@ def rollout(inv, size, image, tree=REPO):
     with open(extra["flinkfleet_rollout_report"]) as handle:
         report = json.load(handle)
     per_target = [float(r["seconds"]) for r in report]
-    return {"seconds": round(seconds, 2), "changed_tasks": changed,
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "changed_tasks": changed,
             "per_target_max_s": max(per_target) if per_target else None,
             "results": sorted(set(r["result"] for r in report))}
 
