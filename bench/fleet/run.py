@@ -207,8 +207,11 @@ def main():
                     row["noop"] = rollout(inv, size, IMAGE % "v2", tree)
                     print(json.dumps(row), flush=True)
                     results.append(row)
-                    for h in hosts.values():
-                        kubectl(h["flink_cluster_context"], "delete", "namespace", h["flink_cluster_namespace"], "--wait=true")
+                    # All deletions at once, then wait for each (the next code reuses the names).
+                    for wait in ("--wait=false", "--wait=true"):
+                        for h in hosts.values():
+                            kubectl(h["flink_cluster_context"], "delete", "namespace", h["flink_cluster_namespace"],
+                                    "--ignore-not-found", wait)
         finally:
             if len(codes) > 1:
                 subprocess.run(["git", "-C", REPO, "worktree", "remove", "--force", codes[1][1]], check=False)
