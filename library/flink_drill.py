@@ -60,6 +60,17 @@ options:
     description: Seconds between looks at the job.
     type: float
     default: 0.5
+  statefulset:
+    description:
+      - The JobManager StatefulSet. With more than one replica (hot standbys) the drill kills the pod
+        whose HA metrics (C(ha_metrics_port)) report C(flinkfleet_ha_leader 1) instead of
+        C(jobmanager_pod), watches the job through a standby's REST endpoint, and passes only when
+        another pod leads afterwards.
+    type: str
+  ha_metrics_port:
+    description: The JobManagers' HA metrics port (high-availability.pvc.metrics.port); needed with standbys.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -113,6 +124,22 @@ restarts_during_recovery:
   description: Job restarts after it had come back, before the new checkpoint.
   returned: always
   type: int
+leader_before:
+  description: The JobManager pod that led before the kill (with standbys; else null).
+  returned: always
+  type: str
+leader_after:
+  description: The JobManager pod that leads after the recovery (with standbys; else null).
+  returned: always
+  type: str
+ha_before:
+  description: Each JobManager pod's HA gauges before the kill (leader, epoch, lock_waiting, failovers_total).
+  returned: always
+  type: dict
+ha_after:
+  description: Each JobManager pod's HA gauges after the recovery.
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -132,20 +159,35 @@ def argspec():
         helper_namespace=dict(type="str"),
         helper_image=dict(type="str"),
         interval=dict(type="float", default=0.5),
+        statefulset=dict(type="str"),
+        ha_metrics_port=dict(type="int", default=0),
     )
     return spec
 
 
-def run(params, check_mode, kube=None, client=None):
+def jobmanager_pods(get_json, namespace, statefulset):
+    """The StatefulSet's pods by ordinal (<sts>-0 .. <sts>-(replicas-1)), [] when it is absent."""
+    sts = get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, statefulset))
+    if sts is None:
+        return []
+    return ["%s-%d" % (statefulset, i) for i in range(int((sts.get("spec") or {}).get("replicas", 1) or 0))]
+
+
+def run(params, check_mode, kube=None, client=None, client_for=None):
     if kube is None:
         api = api_client(params["kubeconfig"], params["context"])
         kube = KubeOps(api, timeout=params["request_timeout"])
         client = rest_client(params, api)
+
+        def client_for(pod):
+            return rest_client(dict(params, jobmanager_pod=pod), api)
+    pods = jobmanager_pods(kube.get_json, params["namespace"], params["statefulset"]) if params["statefulset"] else []
     drill = Drill(kube, client, params["namespace"], params["jobmanager_pod"], container=params["container"],
                   job_id=params["job_id"], job_name=params["job_name"], timeout=params["timeout"],
                   kill_verify_timeout=params["kill_verify_timeout"], helper_timeout=params["helper_timeout"],
                   helper_namespace=params["helper_namespace"], helper_image=params["helper_image"],
-                  interval=params["interval"], check_mode=check_mode)
+                  interval=params["interval"], check_mode=check_mode, pods=pods,
+                  ha_metrics_port=params["ha_metrics_port"], client_for=client_for)
     result = drill.run()
     # A JVM was killed (or, in check mode, would be): that is a change, whatever the verdict.
     result["changed"] = bool(result.get("killed") and (result["killed"].get("host_pid") or result.get("would_kill")))

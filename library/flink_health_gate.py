@@ -24,7 +24,10 @@ description:
 extends_documentation_fragment: [flink_kube]
 options:
   statefulset:
-    description: JobManager StatefulSet (Kubernetes gate, and the pod name's default).
+    description:
+      - JobManager StatefulSet (Kubernetes gate, and the pod name's default).
+      - With more than one replica (hot standbys), the Flink gate passes only once every JobManager
+        pod is updated and ready too, within the same C(timeout).
     type: str
   deployment:
     description:
@@ -106,6 +109,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+standbys_seconds:
+  description: Seconds the Flink gate waited, after the job was healthy, for the standby JobManagers to be ready (null without standbys).
+  returned: gate flink with statefulset
+  type: float
 healthy:
   description: True (a failed gate fails the task).
   returned: always
@@ -140,8 +147,10 @@ note:
   type: str
 """
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate
+from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate, wait_for_standbys
 from ansible.module_utils._flink_kube import (
     FLINK_REST_ARGS,
     api_client,
@@ -216,7 +225,13 @@ def run(params):
         kube_probe=probe,
         kube_blocker=blocker,
     )
-    return gate.run()
+    start = time.monotonic()
+    out = gate.run()
+    if params["statefulset"] and client is not None:
+        remaining = max(params["timeout"] - (time.monotonic() - start), params["interval"])
+        out["standbys_seconds"] = wait_for_standbys(json_getter(client), params["namespace"], params["statefulset"],
+                                                    remaining, params["interval"])
+    return out
 
 
 def main():

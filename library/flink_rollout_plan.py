@@ -29,6 +29,9 @@ description:
     used only when a short-lived pod that mounts the data PVC finds it (C(probe_image)).
     Fails, naming the points it looked for, when none is usable.
   - C(step=result) builds the record published as C(flink_cluster_result).
+  - C(step=jobmanagers) reads the JobManager StatefulSet and returns its replicas (1 + C(standby)) and
+    C(stop_first) - whether every JobManager must stop before C(generation) is applied (a change of
+    generation with more than one JobManager - pods of two generations never run at once).
   - C(step=find_savepoint) finds the savepoint of a stop-with-savepoint whose JobManager shut
     down before reporting its location, the newest savepoint in C(savepoint_dir) completed
     since C(not_before), looked for by a probe pod; fails clearly when there is none.
@@ -36,7 +39,7 @@ options:
   step:
     description: Which decision.
     type: str
-    choices: [plan, upgrade, rollback, result, find_savepoint]
+    choices: [plan, upgrade, rollback, result, find_savepoint, jobmanagers]
     required: true
   upgrade_mode:
     description: How an upgrade keeps state.
@@ -215,6 +218,10 @@ options:
     description: Epoch seconds when the stop was triggered (step=find_savepoint).
     type: float
     default: 0
+  standby:
+    description: Hot standby JobManagers asked (step=jobmanagers).
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -247,6 +254,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+replicas:
+  description: JobManager StatefulSet replicas, 1 + standby (step=jobmanagers).
+  returned: step=jobmanagers
+  type: int
+stop_first:
+  description: Whether every JobManager must stop before the apply (step=jobmanagers).
+  returned: step=jobmanagers
+  type: bool
 action:
   description: create, upgrade or unchanged (step=plan).
   returned: step=plan
@@ -276,8 +291,8 @@ pvc_resource:
   returned: step=plan with read
   type: dict
 reason:
-  description: Why (step=plan, step=rollback).
-  returned: step=plan, step=rollback
+  description: Why (step=plan, step=rollback, step=jobmanagers).
+  returned: step=plan, step=rollback, step=jobmanagers
   type: str
 retry:
   description: Whether this rolls again a revision whose gate never passed (step=plan).
@@ -337,6 +352,7 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_rollout_plan import (
+    jobmanagers,
     lost_savepoint,
     outcome,
     parse_probe,
@@ -357,7 +373,8 @@ from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 def argspec():
     return dict(
-        step=dict(type="str", choices=["plan", "upgrade", "rollback", "result", "find_savepoint"], required=True),
+        step=dict(type="str", choices=["plan", "upgrade", "rollback", "result", "find_savepoint", "jobmanagers"],
+                  required=True),
         upgrade_mode=dict(type="str", choices=["last-state", "savepoint", "stateless"], default="last-state"),
         current=dict(type="dict", default={}),
         read=dict(type="bool", default=False),
@@ -401,6 +418,7 @@ def argspec():
         seconds=dict(type="float", default=0),
         savepoint_dir=dict(type="str", default=""),
         not_before=dict(type="float", default=0),
+        standby=dict(type="int", default=0),
     )
 
 
@@ -530,6 +548,11 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
             params["action"], params["upgrade_mode"], params["last_healthy"], params["generation"],
             params["rollback_points"], phase=params["phase"], rollback_enabled=params["rollback_enabled"],
             check_mode=check_mode, exists=exists, newest=newest))
+    if step == "jobmanagers":
+        if not params["namespace"] or not params["statefulset"]:
+            raise FlinkfleetError("step=jobmanagers needs namespace and statefulset")
+        _namespace, statefulset, _pvc = reader(params)
+        return dict(changed=False, **jobmanagers(statefulset, params["generation"], params["standby"]))
     if step == "find_savepoint":
         output = None if check_mode else savepoints(params)
         found = pick_savepoint(output, params["not_before"]) if output is not None else None

@@ -230,6 +230,52 @@ def death_seen(pod_before, pod_now, container, killed_cid):
     return False, detail
 
 
+# -- which JobManager leads (hot standbys) ----------------------------------------------------
+HA_GAUGES = ("flinkfleet_ha_leader", "flinkfleet_ha_epoch", "flinkfleet_ha_lock_waiting",
+             "flinkfleet_ha_failovers_total")
+
+
+def parse_ha_metrics(text):
+    """The HA plugin's /metrics (Prometheus text) -> {name: value} of the unlabelled samples."""
+    found = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "{" in line:
+            continue
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith("flinkfleet_ha_"):
+            try:
+                found[parts[0]] = float(parts[1])
+            except ValueError:
+                continue
+    return found
+
+
+def ha_summary(metrics):
+    """The few HA gauges a drill reports, as ints ({} when the pod could not be scraped)."""
+    return {name[len("flinkfleet_ha_"):]: int(metrics[name]) for name in HA_GAUGES if name in (metrics or {})}
+
+
+def pick_leader(scraped):
+    """The leading JobManager among {pod: parsed HA metrics, or an error text}: the one pod that
+    reports flinkfleet_ha_leader 1. Raises DrillError (nothing is killed) when none or several do,
+    naming what each pod said: killing a standby would drill nothing, and two leaders are a bug
+    to report, not to drill."""
+    leaders = sorted(pod for pod, m in scraped.items() if isinstance(m, dict) and m.get("flinkfleet_ha_leader") == 1)
+    if len(leaders) == 1:
+        return leaders[0]
+    said = "; ".join("%s: %s" % (pod, ha_summary(m) if isinstance(m, dict) else m) for pod, m in sorted(scraped.items()))
+    raise DrillError("%s of the JobManagers reports itself leader (HA metrics: %s)" % (
+        "none" if not leaders else "more than one", said))
+
+
+def observer_pod(pods, leader):
+    """The pod whose REST endpoint the drill watches through: a standby (it outlives the kill and
+    forwards job requests to whichever JobManager leads), else the leader itself."""
+    others = [p for p in sorted(pods) if p != leader]
+    return others[0] if others else leader
+
+
 # -- recovery ---------------------------------------------------------------------------------
 class RecoveryWatch:
     """Watch the job come back after the kill; times are seconds since ``kill_time``.
@@ -317,7 +363,14 @@ class Drill:
 
     def __init__(self, kube, client, namespace, jobmanager_pod, container="jobmanager", job_id=None, job_name=None,
                  timeout=300, kill_verify_timeout=60, helper_timeout=120, helper_namespace=None, helper_name=None,
-                 helper_image=None, interval=0.5, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+                 helper_image=None, interval=0.5, check_mode=False, clock=time.monotonic, sleep=time.sleep,
+                 pods=None, ha_metrics_port=0, client_for=None):
+        # pods: every JobManager pod of the cluster (leader and standbys); with more than one the
+        # drill kills the one whose HA metrics (ha_metrics_port) say it leads, and watches the job
+        # through a standby's REST (client_for(pod) makes that client).
+        self.pods = list(pods or [])
+        self.ha_metrics_port = int(ha_metrics_port or 0)
+        self.client_for = client_for
         self.kube = kube
         self.client = client
         self.namespace = namespace
@@ -330,6 +383,7 @@ class Drill:
         self.helper_timeout = helper_timeout
         self.helper_namespace = helper_namespace or namespace
         self.helper_name = helper_name or "%s-drill" % jobmanager_pod
+        self.helper_name_given = bool(helper_name)
         self.helper_image = helper_image
         self.interval = interval
         self.check_mode = check_mode
@@ -338,7 +392,8 @@ class Drill:
         self.result = {"passed": False, "result": "not started", "namespace": namespace, "pod": jobmanager_pod,
                        "killed": None, "checkpoint_before": None, "restored": None, "new_checkpoint": None,
                        "seconds": {"dead": None, "running": None, "checkpoint": None},
-                       "restarts_during_recovery": None, "job_id_before": None, "job_id_after": None}
+                       "restarts_during_recovery": None, "job_id_before": None, "job_id_after": None,
+                       "leader_before": None, "leader_after": None, "ha_before": None, "ha_after": None}
 
     def fail(self, text):
         self.result.update(passed=False, result="FAILED, %s" % text)
@@ -350,7 +405,35 @@ class Drill:
         except FlinkfleetError as exc:
             return self.fail(exc.msg)
 
+    def scrape_all(self):
+        """{pod: parsed HA metrics, or why it could not be scraped} of every JobManager pod."""
+        scraped = {}
+        for name in self.pods:
+            try:
+                scraped[name] = parse_ha_metrics(self.kube.scrape(self.namespace, name, self.ha_metrics_port))
+            except FlinkfleetError as exc:
+                scraped[name] = "not scraped (%s)" % exc.msg[:160]
+        return scraped
+
+    def find_leader(self):
+        """With standbys: aim at the leader, watch through a standby."""
+        if len(self.pods) < 2:
+            return
+        if self.ha_metrics_port <= 0:
+            raise DrillError("%d JobManager pods (standbys) and no HA metrics port: the drill cannot tell which one "
+                             "leads (set flink_cluster_ha_metrics_port)" % len(self.pods))
+        scraped = self.scrape_all()
+        leader = pick_leader(scraped)
+        self.pod_name = leader
+        self.result.update(pod=leader, leader_before=leader,
+                           ha_before={pod: ha_summary(m) if isinstance(m, dict) else m for pod, m in scraped.items()})
+        if self.client_for is not None:
+            self.client = self.client_for(observer_pod(self.pods, leader))
+        if not self.helper_name_given:
+            self.helper_name = "%s-drill" % leader
+
     def _run(self):
+        self.find_leader()
         pod = self.kube.pod(self.namespace, self.pod_name)
         info = job_info(self.client, self.job_id, self.job_name)
         problem = preflight_problem(info, pod, self.container)
@@ -414,10 +497,27 @@ class Drill:
             job_id_after=watch.job_id,
         )
         self.result["seconds"].update(running=watch.running_at, checkpoint=watch.checkpoint_at)
+        if len(self.pods) > 1:
+            self.who_leads_after()
         if not passed:
             return self.fail(text)
+        if len(self.pods) > 1 and self.result["leader_after"] == self.result["leader_before"]:
+            return self.fail("the job came back, but %s leads again: no standby took over (HA metrics after: %s)" % (
+                self.result["leader_after"], self.result["ha_after"]))
         self.result.update(passed=True, result=PASSED)
         return self.result
+
+    def who_leads_after(self):
+        """Which pod leads after the recovery (the restarted one may still be starting: a few looks)."""
+        scraped = {}
+        for _ in range(10):
+            scraped = self.scrape_all()
+            try:
+                self.result["leader_after"] = pick_leader(scraped)
+                break
+            except DrillError:
+                self.sleep(1.0)
+        self.result["ha_after"] = {pod: ha_summary(m) if isinstance(m, dict) else m for pod, m in scraped.items()}
 
     def last_checkpoint(self):
         """The newest completed checkpoint id now, never older than the one seen at the start."""
@@ -465,12 +565,22 @@ class KubeOps:
     def __init__(self, api, timeout=10):
         from kubernetes import client as kclient
         self.core = kclient.CoreV1Api(api)
+        self.api = api
         self.get_json = json_getter(api, timeout)
         self.timeout = timeout
 
     def pod(self, namespace, name):
         """The pod as the API serves it, or None when it does not exist."""
         return self.get_json("/api/v1/namespaces/%s/pods/%s" % (namespace, name))
+
+    def scrape(self, namespace, pod, port):
+        """GET /metrics of a pod's port through the API server's pod proxy (Prometheus text)."""
+        from ansible.module_utils._flink_kube import _get
+        path = "/api/v1/namespaces/%s/pods/%s:%d/proxy/metrics" % (namespace, pod, int(port))
+        response = _get(self.api, path, accept="text/plain", timeout=self.timeout)
+        if response.status >= 400:
+            raise DrillError("GET %s: HTTP %s" % (path, response.status))
+        return response.data.decode("utf-8", "replace")
 
     def create_pod(self, namespace, manifest):
         from kubernetes.client.rest import ApiException

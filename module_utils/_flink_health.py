@@ -372,5 +372,24 @@ class KubeWorkloadGate:
             self.sleep(self.interval)
 
 
+def wait_for_standbys(get_json, namespace, statefulset, timeout, interval=2.0, clock=time.monotonic,
+                      sleep=time.sleep):
+    """After the Flink gate passed: with hot standbys (StatefulSet replicas > 1), wait until every
+    JobManager pod is updated and ready, so the cluster counts as healthy only with its standbys
+    standing by (a standby is ready when its REST endpoint answers, forwarding to the leader).
+    None for a lone JobManager (nothing more to wait for); else the seconds it took. Raises
+    HealthGateError naming the StatefulSet's state after ``timeout``."""
+    sts = get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, statefulset))
+    if sts is None or int((sts.get("spec") or {}).get("replicas", 1) or 0) <= 1:
+        return None
+    gate = KubeWorkloadGate(get_json, namespace, statefulset, timeout=timeout, interval=interval, clock=clock,
+                            sleep=sleep)
+    try:
+        return gate.run()["seconds"]
+    except HealthGateError as exc:
+        raise HealthGateError("The job is healthy, but its standby JobManagers are not: %s" % exc.msg,
+                              **exc.details) from None
+
+
 def job_terminal(state):
     return state in TERMINAL_STATES

@@ -578,3 +578,36 @@ def lost_savepoint(found, directory, not_before, error):
         "Nothing was changed on the cluster." % (
             error or "no answer", directory, int(float(not_before)),
             "" if found == "" else " (the probe pod did not finish)"))
+
+
+def jobmanagers(statefulset, generation, standby):
+    """How the JobManager StatefulSet (as read, None when absent) takes the apply of
+    ``generation`` with ``standby`` hot standbys: {replicas, stop_first, reason}.
+
+    Each generation has its own HA cluster id, so its own leadership lock. A RollingUpdate
+    replaces pods one at a time, highest ordinal first: with a standby, a pod of the new
+    generation would start beside the old generation's leader without blocking on its lock, and
+    both would run the job (duplicates in the exactly-once sink). So when the generation changes
+    and more than one JobManager runs or will run, every JobManager is stopped first. A lone
+    JobManager keeps today's path (the StatefulSet replaces it only after it is gone). Within a
+    generation, pods roll one at a time: the new revision's standby blocks on the same lock.
+    """
+    standby = int(standby)
+    if standby < 0:
+        raise RolloutPlanError("flink_cluster_jobmanager_standby must be 0 or more, not %d" % standby)
+    replicas = 1 + standby
+    out = {"replicas": replicas, "stop_first": False, "reason": ""}
+    if statefulset is None:
+        return out
+    spec_replicas = _int((statefulset.get("spec") or {}).get("replicas"), 1)
+    running = max(spec_replicas, _int((statefulset.get("status") or {}).get("replicas"), 0))
+    annotations = (statefulset.get("metadata") or {}).get("annotations") or {}
+    current = _int(annotations.get(ANN_GENERATION), 0)
+    if running == 0 or current == int(generation):
+        return out
+    if running > 1 or replicas > 1:
+        out.update(stop_first=True, reason=(
+            "generation %s -> %s with %d JobManager(s) running and %d asked: every JobManager of generation %s "
+            "stops before generation %s starts (another HA cluster id, another leadership lock)"
+            % (current, generation, running, replicas, current, generation)))
+    return out

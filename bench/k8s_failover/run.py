@@ -6,6 +6,8 @@ Two otherwise identical deployments of the stateful test job on the testbed clus
 role, application mode, same image, same job: 50 records/s, checkpoint every 2 s):
   pvc         high-availability.type: io.flinkfleet.ha.flink23.PvcHaServicesFactory (ours)
   pvc-http    ours, TaskManagers without the volume (leader records from the leader server)
+  pvc-standby ours with one hot standby JobManager (flink_cluster_jobmanager_standby: 1); the
+              leader (by its HA metrics) is killed, the job watched through the standby
   kubernetes  high-availability.type: kubernetes (Flink's ConfigMap leader election), with
               the RBAC it needs
 Each gets --kills rounds of two kills:
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import yaml
 
@@ -40,6 +43,7 @@ KUBECONFIG = os.path.join(CACHE, "k8s", "cluster", "admin.kubeconfig")
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import conftest  # noqa: E402,F401
 
+from ansible.module_utils._flink_drill import observer_pod, parse_ha_metrics, pick_leader  # noqa: E402
 from ansible.module_utils._flink_health import HealthGate  # noqa: E402
 from ansible.module_utils._flink_job import job_info  # noqa: E402
 from ansible.module_utils._flink_kube import api_client  # noqa: E402
@@ -64,6 +68,9 @@ BACKENDS = {
         "flink_cluster_taskmanager_mount_pvc": False,
         "flink_cluster_job_args": ["--output", "/tmp/output", "--rate", "50", "--checkpoint-interval-ms", "2000"],
     },
+    # Ours with one hot standby JobManager on the same node, waiting on the leadership lock: the
+    # leader (found by its HA metrics) is killed, the job watched through the standby's REST.
+    "pvc-standby": {"flink_cluster_config": REST_CACHE, "flink_cluster_jobmanager_standby": 1},
     "kubernetes": {
         "flink_cluster_config": dict(REST_CACHE, **{
             "high-availability": {"type": "kubernetes"},
@@ -112,18 +119,46 @@ def sigkill_container(pod):
         raise SystemExit("no process of container %s found on this node (run as root on the testbed node)" % container)
 
 
+def leader_and_observer(core, namespace):
+    """(pod to kill, pod to watch through): with standbys, the pod whose HA metrics say it leads
+    (scraped at the pod IP from this node) and a standby; else fo-jobmanager-0 twice."""
+    selector = "app.kubernetes.io/component=jobmanager"
+    pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+    if len(pods) < 2:
+        return "fo-jobmanager-0", "fo-jobmanager-0"
+    # The standby killed or restarted last round must be standing by again (JVM up, waiting on
+    # the lock), else this kill would measure a JVM start, not a takeover.
+    deadline = time.monotonic() + 180
+    while not all(any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+                  and p.metadata.deletion_timestamp is None for p in pods):
+        if time.monotonic() > deadline:
+            raise SystemExit("%s: JobManager pods not all ready within 180 s" % namespace)
+        time.sleep(1)
+        pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+    scraped = {}
+    for pod in pods:
+        try:
+            with urllib.request.urlopen("http://%s:9250/metrics" % pod.status.pod_ip, timeout=5) as response:
+                scraped[pod.metadata.name] = parse_ha_metrics(response.read().decode())
+        except OSError as exc:
+            scraped[pod.metadata.name] = "not scraped (%s)" % exc
+    leader = pick_leader(scraped)
+    return leader, observer_pod([p.metadata.name for p in pods], leader)
+
+
 def kill_and_measure(api, namespace, mode):
     from kubernetes import client as kclient
     core = kclient.CoreV1Api(api)
-    rest = FlinkRestClient(KubePodProxyTransport(api, namespace, "fo-jobmanager-0", 8081), timeout=3)
+    target, observer = leader_and_observer(core, namespace)
+    rest = FlinkRestClient(KubePodProxyTransport(api, namespace, observer, 8081), timeout=3)
     before = job_info(rest, job_name=JOB["flink_cluster_job_name"])
     last = (before.get("latest_checkpoint") or {}).get("id")
     if before["job"] is None or before["job"]["state"] != "RUNNING" or last is None:
         raise SystemExit("%s: job not running with a checkpoint before the kill: %s" % (namespace, before))
-    pod = core.read_namespaced_pod("fo-jobmanager-0", namespace)
+    pod = core.read_namespaced_pod(target, namespace)
     start = time.monotonic()
     if mode == "delete":
-        core.delete_namespaced_pod("fo-jobmanager-0", namespace, grace_period_seconds=0)
+        core.delete_namespaced_pod(target, namespace, grace_period_seconds=0)
     else:
         sigkill_container(pod)
     gate = HealthGate(rest, job_name=JOB["flink_cluster_job_name"], expect_restore="any", min_checkpoint_id=last,
@@ -131,7 +166,7 @@ def kill_and_measure(api, namespace, mode):
     result = gate.run()
     seconds = time.monotonic() - start
     return {"mode": mode, "seconds": round(seconds, 2), "checkpoint_before": last,
-            "restored": result["restored"]["id"]}
+            "restored": result["restored"]["id"], "killed_pod": target, "watched_through": observer}
 
 
 def summary(kills):
@@ -200,6 +235,9 @@ def main():
         if {"pvc", "kubernetes"} <= set(doc["backends"]):
             doc["ratio_%s_median" % mode] = round(doc["backends"]["pvc"][mode]["median_s"]
                                                   / doc["backends"]["kubernetes"][mode]["median_s"], 2)
+        if {"pvc", "pvc-standby"} <= set(doc["backends"]):
+            doc["ratio_standby_%s_median" % mode] = round(doc["backends"]["pvc-standby"][mode]["median_s"]
+                                                          / doc["backends"]["pvc"][mode]["median_s"], 2)
     out = os.path.join(HERE, "results")
     os.makedirs(out, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

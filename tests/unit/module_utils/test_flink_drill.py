@@ -12,11 +12,15 @@ from ansible.module_utils._flink_drill import (
     RecoveryWatch,
     container_id,
     death_seen,
+    ha_summary,
     helper_manifest,
     kill_script,
     list_script,
+    observer_pod,
+    parse_ha_metrics,
     parse_processes,
     pick_jvm,
+    pick_leader,
     preflight_problem,
 )
 from ansible.module_utils._flink_rest import FlinkRestClient, FlinkRestError
@@ -411,3 +415,117 @@ def test_a_cluster_without_a_checkpoint_is_not_drilled():
     assert result["passed"] is False
     assert result["result"] == "NOT DRILLED, the job has no completed checkpoint yet: a restore could not be checked"
     assert kube.created == [] and kube.killed == []
+
+
+# -- hot standbys: kill the leader, watch through a standby ---------------------------------------
+def ha_text(leader, epoch=0, waiting=0, failovers=0):
+    return ("# TYPE flinkfleet_ha_leader gauge\nflinkfleet_ha_leader %d\nflinkfleet_ha_epoch %d\n"
+            "flinkfleet_ha_lock_waiting %d\nflinkfleet_ha_failovers_total %d\n"
+            'flinkfleet_ha_commit_seconds_bucket{le="0.001"} 3\n' % (leader, epoch, waiting, failovers))
+
+
+def test_ha_metrics_are_parsed_without_the_labelled_samples():
+    parsed = parse_ha_metrics(ha_text(1, epoch=4, failovers=2) + "other_metric 5\n")
+    assert parsed == {"flinkfleet_ha_leader": 1, "flinkfleet_ha_epoch": 4, "flinkfleet_ha_lock_waiting": 0,
+                      "flinkfleet_ha_failovers_total": 2}
+    assert ha_summary(parsed) == {"leader": 1, "epoch": 4, "lock_waiting": 0, "failovers_total": 2}
+
+
+@pytest.mark.parametrize("scraped, expected", [
+    ({"jm-0": {"flinkfleet_ha_leader": 1}, "jm-1": {"flinkfleet_ha_leader": 0}}, "jm-0"),
+    ({"jm-0": {"flinkfleet_ha_leader": 0}, "jm-1": {"flinkfleet_ha_leader": 1}}, "jm-1"),
+    # A pod that cannot be scraped (starting) does not hide the one leader.
+    ({"jm-0": "not scraped (HTTP 503)", "jm-1": {"flinkfleet_ha_leader": 1}}, "jm-1"),
+    ({"jm-0": {"flinkfleet_ha_leader": 0}, "jm-1": {"flinkfleet_ha_leader": 0}}, "none of the JobManagers"),
+    ({"jm-0": {"flinkfleet_ha_leader": 1}, "jm-1": {"flinkfleet_ha_leader": 1}}, "more than one of the JobManagers"),
+    ({"jm-0": "not scraped (connection refused)", "jm-1": {}}, "none of the JobManagers"),
+])
+def test_the_leader_is_the_one_pod_whose_ha_metrics_say_so(scraped, expected):
+    if expected.startswith("jm-"):
+        assert pick_leader(scraped) == expected
+    else:
+        with pytest.raises(DrillError, match=expected):
+            pick_leader(scraped)
+
+
+@pytest.mark.parametrize("pods, leader, expected", [
+    (["jm-0", "jm-1"], "jm-0", "jm-1"),
+    (["jm-0", "jm-1"], "jm-1", "jm-0"),
+    (["jm-0", "jm-1", "jm-2"], "jm-0", "jm-1"),
+    (["jm-0"], "jm-0", "jm-0"),
+])
+def test_the_job_is_watched_through_a_standby(pods, leader, expected):
+    assert observer_pod(pods, leader) == expected
+
+
+class StandbyKube(FakeKube):
+    """Two JobManager pods; pod ``leader`` leads until its JVM is killed, then ``after`` leads."""
+
+    def __init__(self, leader="seq-jobmanager-1", after="seq-jobmanager-0", metrics_port_open=True):
+        super().__init__(jm_pod(), None)
+        self.pods["seq-jobmanager-1"] = dict(jm_pod(cid=CID), metadata={"name": "seq-jobmanager-1", "uid": "u2"})
+        self.pods["seq-jobmanager-0"] = dict(jm_pod(cid=CID2), metadata={"name": "seq-jobmanager-0", "uid": "u1"})
+        self.leader, self.after, self.open = leader, after, metrics_port_open
+        self.scrapes = []
+
+    def scrape(self, namespace, pod, port):
+        self.scrapes.append((pod, port))
+        if not self.open:
+            raise DrillError("GET metrics: HTTP 503")
+        if self.killed:
+            return ha_text(1 if pod == self.after else 0, epoch=3 if pod == self.after else 0, failovers=1)
+        return ha_text(1 if pod == self.leader else 0, epoch=2 if pod == self.leader else 0,
+                       waiting=0 if pod == self.leader else 1)
+
+    def exec(self, namespace, pod, container, command):
+        rc, out, err = super().exec(namespace, pod, container, command)
+        if self.killed and "kill -KILL" in command[-1]:
+            killed = copy.deepcopy(self.pods[self.leader])
+            status = killed["status"]["containerStatuses"][0]
+            status.update(restartCount=1, lastState={"terminated": dict(TERMINATED, containerID="containerd://%s" % (
+                status["containerID"].split("://")[1]))})
+            self.pods[self.leader] = killed
+        return rc, out, err
+
+
+def standby_drill(kube, frames, **kw):
+    watched = []
+    clock = FakeClock()
+
+    def client_for(pod):
+        watched.append(pod)
+        return FlinkRestClient(FakeFlink(frames))
+
+    d = Drill(kube, FlinkRestClient(FakeFlink(frames)), "flink-rollout", "seq-jobmanager-0", job_name="seq",
+              interval=1, clock=clock, sleep=clock.sleep, timeout=60, kill_verify_timeout=20,
+              pods=["seq-jobmanager-0", "seq-jobmanager-1"], ha_metrics_port=9250, client_for=client_for, **kw)
+    return d.run(), watched
+
+
+@pytest.mark.parametrize("leader, standby", [("seq-jobmanager-1", "seq-jobmanager-0"),
+                                             ("seq-jobmanager-0", "seq-jobmanager-1")])
+def test_with_a_standby_the_drill_kills_the_leader_and_requires_the_standby_to_take_over(leader, standby):
+    kube = StandbyKube(leader=leader, after=standby)
+    result, watched = standby_drill(kube, [BEFORE] + BACK)
+    assert result["passed"] is True, result
+    assert result["pod"] == leader and result["leader_before"] == leader
+    assert result["leader_after"] == standby
+    # The helper ran on the leader's container, and the job was watched through the standby.
+    assert kube.created[0]["metadata"]["name"] == "%s-drill" % leader
+    assert watched == [standby]
+    assert result["ha_before"][standby] == {"leader": 0, "epoch": 0, "lock_waiting": 1, "failovers_total": 0}
+    assert result["ha_after"][standby]["failovers_total"] == 1
+
+
+def test_a_drill_where_the_killed_leader_leads_again_fails():
+    kube = StandbyKube(leader="seq-jobmanager-1", after="seq-jobmanager-1")
+    result, _ = standby_drill(kube, [BEFORE] + BACK)
+    assert result["passed"] is False
+    assert "seq-jobmanager-1 leads again: no standby took over" in result["result"]
+
+
+def test_standbys_without_ha_metrics_kill_nothing():
+    kube = StandbyKube(metrics_port_open=False)
+    result, _ = standby_drill(kube, [BEFORE] + BACK)
+    assert result["passed"] is False and kube.killed == [] and kube.created == []
+    assert "none of the JobManagers reports itself leader" in result["result"]

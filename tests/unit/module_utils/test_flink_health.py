@@ -7,7 +7,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from fakes import FakeClock
 
-from ansible.module_utils._flink_health import HealthGate, HealthGateError, KubeWorkloadGate, _norm_path
+from ansible.module_utils._flink_health import (
+    HealthGate,
+    HealthGateError,
+    KubeWorkloadGate,
+    _norm_path,
+    wait_for_standbys,
+)
 from ansible.module_utils._flink_job import FlinkJobError, SavepointLocationLost, job_info, savepoint
 from ansible.module_utils._flink_kube import deployment_blocker, pod_blocker, pod_status_line, workload_blocker
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
@@ -669,3 +675,32 @@ def test_kube_pod_proxy_transport_paths_and_errors():
     api.response = ConnectionError("refused")
     with pytest.raises(FlinkRestError, match="no answer \\(refused\\)"):
         client.overview()
+
+
+# -- standby JobManagers after the Flink gate ------------------------------------------------------
+def standby_sts(replicas, ready, updated=None, revision="r2", current="r2"):
+    return {"metadata": {"generation": 4}, "spec": {"replicas": replicas},
+            "status": {"observedGeneration": 4, "readyReplicas": ready, "updatedReplicas": ready if updated is None
+                       else updated, "updateRevision": revision, "currentRevision": current}}
+
+
+def test_a_lone_jobmanager_adds_no_wait():
+    assert wait_for_standbys(lambda path: standby_sts(1, 0), "ns", "seq-jobmanager", 30) is None
+    assert wait_for_standbys(lambda path: None, "ns", "seq-jobmanager", 30) is None
+
+
+def test_the_gate_waits_until_the_standby_is_ready():
+    clock = FakeClock()
+    # The first look only reads the replicas; then rolling, one ready, both ready.
+    rolling = standby_sts(2, 1, 1, current="r1")
+    looks = iter([rolling, rolling, standby_sts(2, 1), standby_sts(2, 2)])
+    seconds = wait_for_standbys(lambda path: next(looks), "ns", "seq-jobmanager", 30, interval=2,
+                                clock=clock, sleep=clock.sleep)
+    assert seconds == 4.0
+
+
+def test_a_standby_that_never_gets_ready_fails_the_gate_saying_so():
+    clock = FakeClock()
+    with pytest.raises(HealthGateError, match="standby JobManagers are not: .*1/2 ready"):
+        wait_for_standbys(lambda path: standby_sts(2, 1), "ns", "seq-jobmanager", 10, interval=2,
+                          clock=clock, sleep=clock.sleep)

@@ -5,6 +5,7 @@ import pytest
 from ansible.module_utils._flink_rollout_plan import (
     RolloutPlanError,
     healthy_record,
+    jobmanagers,
     lost_savepoint,
     outcome,
     parse_probe,
@@ -340,3 +341,42 @@ def test_lost_savepoint_fails_clearly(found, error):
 def test_lost_savepoint_found():
     out = lost_savepoint("file:/d/savepoints/savepoint-b", "file:/d/savepoints", 200, "status UNREACHABLE")
     assert out["location"] == "file:/d/savepoints/savepoint-b" and out["found_on_volume"] is True
+
+
+# -- JobManagers across a generation change (hot standbys) -----------------------------------------
+def jm_sts(generation, replicas=1, running=None):
+    return {"metadata": {"annotations": {"flinkfleet.io/generation": str(generation)}},
+            "spec": {"replicas": replicas}, "status": {"replicas": replicas if running is None else running}}
+
+
+@pytest.mark.parametrize("statefulset, generation, standby, replicas, stop_first", [
+    # A new cluster: nothing to stop.
+    (None, 1, 0, 1, False),
+    (None, 1, 1, 2, False),
+    # Same generation (last-state): pods roll one by one, the new standby blocks on the same lock.
+    (jm_sts(3, 2), 3, 1, 2, False),
+    (jm_sts(3, 1), 3, 1, 2, False),
+    # A lone JobManager, no standby asked: today's path (the StatefulSet replaces it once it is gone).
+    (jm_sts(3, 1), 4, 0, 1, False),
+    # A new generation with a standby running or asked: stop every JobManager first.
+    (jm_sts(3, 2), 4, 1, 2, True),
+    (jm_sts(3, 1), 4, 1, 2, True),
+    (jm_sts(3, 2), 4, 0, 1, True),
+    # Spec already 1 but two pods still running (a scale-down in progress) counts as two.
+    (jm_sts(3, 1, running=2), 4, 0, 1, True),
+    # Already stopped (scaled to 0): nothing to wait for.
+    (jm_sts(3, 0), 4, 1, 2, False),
+])
+def test_a_generation_change_stops_every_jobmanager_first_when_more_than_one_runs_or_is_asked(
+        statefulset, generation, standby, replicas, stop_first):
+    out = jobmanagers(statefulset, generation, standby)
+    assert out["replicas"] == replicas
+    assert out["stop_first"] is stop_first
+    assert (out["reason"] != "") is stop_first
+    if stop_first:
+        assert "every JobManager of generation 3 stops before generation 4 starts" in out["reason"]
+
+
+def test_a_negative_standby_count_is_refused():
+    with pytest.raises(RolloutPlanError, match="0 or more"):
+        jobmanagers(None, 1, -1)
