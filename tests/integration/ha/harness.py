@@ -114,7 +114,9 @@ class FlinkWork:
     def __init__(self, root: Path, ha: dict, extra: dict | None = None, launch: str = "script"):
         self.root = root
         self.launch = launch
-        self._jm_cmdline: list[str] | None = None
+        # JVM command lines the scripts produced, per set of -D overrides (one per JobManager
+        # "slot": a standby with its own ports is a second slot).
+        self._jm_cmdlines: dict[tuple, list[str] | None] = {}
         self.home = flink_home()
         if not (self.home / "lib" / "flink-dist-2.3.0.jar").exists():
             raise RuntimeError(f"Flink 2.3.0 distribution not found at {self.home} (set FLINK_HOME)")
@@ -200,20 +202,22 @@ class FlinkWork:
         """Starts a JobManager or TaskManager; overrides become -D dynamic properties.
 
         With launch="direct", a JobManager restart re-executes the JVM command line that the
-        scripts produced for the first JobManager, skipping the scripts' helper JVMs (as a
-        container whose entrypoint execs java would); "script" always goes through bin/.
+        scripts produced for the first JobManager with the same overrides, skipping the scripts'
+        helper JVMs (as a container whose entrypoint execs java would); "script" always goes
+        through bin/.
         """
         script = {"jm": "jobmanager.sh", "tm": "taskmanager.sh"}[kind]
         log = self.root / "log" / f"{name}.out"
         dyn = [a for k, v in overrides.items() for a in ("-D", f"{k}={v}")]
-        if kind == "jm" and not dyn and self.launch == "direct" and self._jm_cmdline:
-            cmd = self._jm_cmdline
+        slot = tuple(sorted((k, str(v)) for k, v in overrides.items()))
+        if kind == "jm" and self.launch == "direct" and self._jm_cmdlines.get(slot):
+            cmd = self._jm_cmdlines[slot]
         else:
             cmd = [str(self.root / "bin" / script), "start-foreground", *dyn]
         p = Proc(name, cmd, log, self._env())
         self.procs.append(p)
-        if kind == "jm" and not dyn and self._jm_cmdline is None:
-            self._jm_cmdline = p.jvm_cmdline()
+        if kind == "jm" and slot not in self._jm_cmdlines:
+            self._jm_cmdlines[slot] = p.jvm_cmdline()
         return p
 
     def flink_cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -389,6 +393,12 @@ def kill_during_checkpoint_and_restart(work: FlinkWork, jm: Proc, rest: Rest, jo
         # Other work on the machine slows JVM start-up; keep the context with each figure.
         "loadavg_1m": float(Path("/proc/loadavg").read_text().split()[0]),
     }
+
+
+def latest_epoch(meta: Path) -> int:
+    """The newest epoch taken under the metadata root (epochs/epoch-<n>), 0 if none."""
+    epochs = meta / "epochs"
+    return max((int(p.name.split("-")[1]) for p in epochs.iterdir()), default=0) if epochs.exists() else 0
 
 
 def stop_job(rest: Rest, job_id: str, target: Path, timeout: float = 120) -> None:
