@@ -401,6 +401,83 @@ def latest_epoch(meta: Path) -> int:
     return max((int(p.name.split("-")[1]) for p in epochs.iterdir()), default=0) if epochs.exists() else 0
 
 
+# --- A leader and a standby on one volume (the soak test and bench/failover's pvc-standby) ---
+
+class JobManagerSlot:
+    """One JobManager's ports; restarting the slot re-executes the same JVM command line
+    (launch="direct"), so a killed leader comes back as the same process would in its pod."""
+
+    def __init__(self, name: str, rest_port: int, metrics_port: int, overrides: dict):
+        self.name = name
+        self.rest = Rest(f"http://127.0.0.1:{rest_port}")
+        self.metrics_port = metrics_port
+        self.overrides = overrides
+        self.proc: Proc | None = None
+        self.starts = 0
+
+    def start(self, work: FlinkWork) -> None:
+        self.starts += 1
+        self.proc = work.start("jm", f"{self.name}-{self.starts}", **self.overrides)
+
+    def metrics(self) -> dict[str, float] | None:
+        return scrape_ha_metrics(self.metrics_port)
+
+
+def second_slot(name: str, metrics_port: int, leader_server_port: int | None = None) -> JobManagerSlot:
+    """A second JobManager on the same config with its own REST, RPC, metrics (and leader server) ports."""
+    rest_port = free_port()
+    overrides = {"rest.port": rest_port, "jobmanager.rpc.port": free_port(),
+                 "high-availability.pvc.metrics.port": metrics_port}
+    if leader_server_port:
+        overrides["high-availability.pvc.leader-server.port"] = leader_server_port
+    return JobManagerSlot(name, rest_port, metrics_port, overrides)
+
+
+def standby_waiting(slot: JobManagerSlot, leader: JobManagerSlot):
+    """The slot's HA metrics once it waits on the lock; raises at once if it leads beside the leader."""
+    m = slot.metrics()
+    if m and m["flinkfleet_ha_leader"] == 1:
+        raise AssertionError(f"{slot.name} leads while {leader.name} is alive (its metrics: {leader.metrics()}): {m}")
+    return m if m and m["flinkfleet_ha_lock_waiting"] == 1 else None
+
+
+def kill_leader_standby_takes_over(work: FlinkWork, leader: JobManagerSlot, standby: JobManagerSlot, job_id: str,
+                                   meta: Path, n: int, recovery_timeout: float = 180) -> dict:
+    """SIGKILLs the leader while a checkpoint is in flight; the standby takes the lock and the
+    next epoch; the killed slot is restarted at once (it must come back as the new standby);
+    returns when the job runs again on the standby, restored. The caller swaps the roles."""
+    rest = leader.rest
+    # Progress first (a checkpoint completed by this leader), so each kill loses real work.
+    wait_for(lambda: latest_completed_id(rest, job_id), 90, interval=0.1, what="a completed checkpoint")
+    wait_for(lambda: checkpoint_in_flight(rest, job_id), 60, interval=0.02, what="a checkpoint in flight")
+    before = latest_completed_id(rest, job_id) or 0
+    in_flight = checkpoint_in_flight(rest, job_id)
+    epoch = latest_epoch(meta)
+    t_kill = leader.proc.kill9()
+    wall_kill_ms = time.time() * 1000
+    wait_for(lambda: latest_epoch(meta) > epoch, 90, interval=0.02, what=f"kill {n}: the standby's epoch")
+    takeover_s = time.monotonic() - t_kill
+    epoch_after = latest_epoch(meta)
+    # Only after the takeover, so that the standby, not the restarted JVM, is the one to get the lock.
+    leader.start(work)
+    restored = wait_for(lambda: job_running_restored(standby.rest, job_id), recovery_timeout, interval=0.05,
+                        what=f"kill {n}: job RUNNING and restored on {standby.name}")
+    return {
+        "kill": n,
+        "epoch_before": epoch,
+        "epoch_after": epoch_after,
+        "new_leader": standby.name,
+        "completed_before_kill": before,
+        "checkpoint_in_flight_at_kill": in_flight,
+        "restored_id": restored["id"],
+        "restore_timestamp_ms": restored.get("restore_timestamp"),
+        "kill_wall_ms": wall_kill_ms,
+        "takeover_s": round(takeover_s, 3),
+        "recovery_s": round(time.monotonic() - t_kill, 3),
+        "loadavg_1m": os.getloadavg()[0],
+    }
+
+
 def stop_job(rest: Rest, job_id: str, target: Path, timeout: float = 120) -> None:
     """Stop-with-savepoint (no drain): the sink commits everything up to the savepoint."""
     rest.post(f"/jobs/{job_id}/stop", {"targetDirectory": f"file://{target}", "drain": False})

@@ -30,33 +30,6 @@ import harness
 KILLS = int(os.environ.get("FLINKFLEET_HA_SOAK_KILLS", "50"))
 
 
-class Slot:
-    """One JobManager's ports; restarting the slot re-executes the same JVM command line."""
-
-    def __init__(self, name, rest_port, metrics_port, overrides):
-        self.name = name
-        self.rest = harness.Rest(f"http://127.0.0.1:{rest_port}")
-        self.metrics_port = metrics_port
-        self.overrides = overrides
-        self.proc = None
-        self.starts = 0
-
-    def start(self, work):
-        self.starts += 1
-        self.proc = work.start("jm", f"{self.name}-{self.starts}", **self.overrides)
-
-    def metrics(self):
-        return harness.scrape_ha_metrics(self.metrics_port)
-
-
-def standby_waiting(slot, leader):
-    """The slot's JobManager waits on the lock; fails at once if it leads beside the leader."""
-    m = slot.metrics()
-    if m and m["flinkfleet_ha_leader"] == 1:
-        raise AssertionError(f"{slot.name} leads while {leader.name} is alive (its metrics: {leader.metrics()}): {m}")
-    return m if m and m["flinkfleet_ha_lock_waiting"] == 1 else None
-
-
 def assert_one_leader(leader, standby, meta):
     """Exactly one leader, under the newest epoch; the other JobManager waits on the lock."""
     lm, sm = leader.metrics(), standby.metrics()
@@ -80,12 +53,8 @@ def test_soak_standby_takes_over_at_every_kill(pvc_work, tmp_path, capsys):
     out = work.root / "out"
     meta = work.root / "ha" / "flinkfleet-test" / "pvc-ha"
     m1, m2 = work.metrics_ports
-    a = Slot("jm-a", work.rest_port, m1, {})
-    b_rest = harness.free_port()
-    b = Slot("jm-b", b_rest, m2, {
-        "rest.port": b_rest, "jobmanager.rpc.port": harness.free_port(),
-        "high-availability.pvc.leader-server.port": work.second_leader_port,
-        "high-availability.pvc.metrics.port": m2})
+    a = harness.JobManagerSlot("jm-a", work.rest_port, m1, {})
+    b = harness.second_slot("jm-b", m2, work.second_leader_port)
 
     def progress(line):
         with capsys.disabled():  # CI logs show the soak while it runs
@@ -97,50 +66,34 @@ def test_soak_standby_takes_over_at_every_kill(pvc_work, tmp_path, capsys):
         "--snapshot-delay-ms", "200"])
     a.starts = 1
     b.start(work)
-    harness.wait_for(lambda: standby_waiting(b, a), 120, interval=0.2, what="jm-b waiting on the lock as standby")
+    harness.wait_for(lambda: harness.standby_waiting(b, a), 120, interval=0.2,
+                     what="jm-b waiting on the lock as standby")
     leader, standby = a, b
     kills = []
     report = {"kills_planned": KILLS, "kills": kills, "loadavg_start": os.getloadavg()}
     try:
         for n in range(1, KILLS + 1):
             epoch = assert_one_leader(leader, standby, meta)
-            rest = leader.rest
-            # Progress by this leader first, then kill while a checkpoint is in flight.
-            harness.wait_for(lambda: harness.latest_completed_id(rest, job_id), 90, interval=0.1,
-                             what="a completed checkpoint by the leader")
-            harness.wait_for(lambda: harness.checkpoint_in_flight(rest, job_id), 60, interval=0.02,
-                             what="a checkpoint in flight")
-            before = harness.latest_completed_id(rest, job_id) or 0
-            t_kill = leader.proc.kill9()
-
-            # The standby takes exactly the next epoch (the kernel released the lock).
-            harness.wait_for(lambda: harness.latest_epoch(meta) > epoch, 90, interval=0.02,
-                             what=f"kill {n}: the standby's epoch")
-            takeover_s = time.monotonic() - t_kill
-            assert harness.latest_epoch(meta) == epoch + 1, "an epoch was taken and lost on the way (ping-pong)"
-            # The killed slot comes back and must end up waiting, not leading.
-            leader.start(work)
+            r = harness.kill_leader_standby_takes_over(work, leader, standby, job_id, meta, n)
+            t_restored = time.monotonic()
             leader, standby = standby, leader
-            restored = harness.wait_for(lambda: harness.job_running_restored(leader.rest, job_id), 180,
-                                        interval=0.05, what=f"kill {n}: job RUNNING and restored on {leader.name}")
-            recovery_s = time.monotonic() - t_kill
-            assert restored["id"] >= before, \
-                f"kill {n}: restored checkpoint {restored['id']}, older than {before} completed before the kill"
+            # The standby took exactly the next epoch: no epoch taken and lost on the way (ping-pong).
+            assert r["epoch_after"] == epoch + 1, f"kill {n}: epoch {epoch} -> {r['epoch_after']}"
+            restored, before = r["restored_id"], r["completed_before_kill"]
+            assert restored >= before, \
+                f"kill {n}: restored checkpoint {restored}, older than {before} completed before the kill"
             # No restart loop: a new checkpoint after the restored one, and no failure on the way.
-            harness.wait_for(lambda: (harness.latest_completed_id(leader.rest, job_id) or 0) > restored["id"], 90,
+            harness.wait_for(lambda: (harness.latest_completed_id(leader.rest, job_id) or 0) > restored, 90,
                              interval=0.1, what=f"kill {n}: a checkpoint after the restore")
             failures = (leader.rest.try_get(f"/jobs/{job_id}/exceptions") or {}).get("exceptionHistory", {})
             assert not failures.get("entries"), f"kill {n}: the restored job failed: {failures['entries'][:2]}"
-            harness.wait_for(lambda: standby_waiting(standby, leader), 120, interval=0.1,
+            harness.wait_for(lambda: harness.standby_waiting(standby, leader), 120, interval=0.1,
                              what=f"kill {n}: the restarted {standby.name} waiting as standby")
-            standby_s = time.monotonic() - t_kill
-            kills.append({"kill": n, "epoch": epoch + 1, "new_leader": leader.name, "completed_before_kill": before,
-                          "restored_id": restored["id"], "takeover_s": round(takeover_s, 3),
-                          "restored_s": round(recovery_s, 3), "standby_back_s": round(standby_s, 3),
-                          "loadavg_1m": os.getloadavg()[0]})
-            progress(f"soak kill {n}/{KILLS}: {leader.name} took epoch {epoch + 1} in {takeover_s:.2f} s, "
-                     f"job restored from checkpoint {restored['id']} (completed before kill: {before}) "
-                     f"in {recovery_s:.2f} s; {standby.name} standby again after {standby_s:.1f} s")
+            r["standby_back_s"] = round(r["recovery_s"] + time.monotonic() - t_restored, 3)
+            kills.append(r)
+            progress(f"soak kill {n}/{KILLS}: {leader.name} took epoch {epoch + 1} in {r['takeover_s']:.2f} s, "
+                     f"job restored from checkpoint {restored} (completed before kill: {before}) "
+                     f"in {r['recovery_s']:.2f} s; {standby.name} standby again after {r['standby_back_s']:.1f} s")
         assert_one_leader(leader, standby, meta)
 
         harness.stop_job(leader.rest, job_id, tmp_path / "final-savepoint")
@@ -151,11 +104,11 @@ def test_soak_standby_takes_over_at_every_kill(pvc_work, tmp_path, capsys):
         assert problem is None, problem
         assert len(rows) > 200 * KILLS, f"only {len(rows)} records committed"
         summary = {k: {"median": round(statistics.median(x[k] for x in kills), 3),
-                       "max": round(max(x[k] for x in kills), 3)} for k in ("takeover_s", "restored_s")}
+                       "max": round(max(x[k] for x in kills), 3)} for k in ("takeover_s", "recovery_s")}
         report["summary"] = summary
         progress(f"soak passed: {KILLS} kills, {len(rows)} records exactly once; takeover median "
                  f"{summary['takeover_s']['median']:.2f} s (max {summary['takeover_s']['max']:.2f}), restored median "
-                 f"{summary['restored_s']['median']:.2f} s (max {summary['restored_s']['max']:.2f})")
+                 f"{summary['recovery_s']['median']:.2f} s (max {summary['recovery_s']['max']:.2f})")
     finally:
         report["duration_s"] = round(time.monotonic() - t0, 1)
         report["loadavg_end"] = os.getloadavg()
