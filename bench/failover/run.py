@@ -64,6 +64,43 @@ NAMES = {"pvc": "flinkfleet PVC HA", "pvc-standby": "flinkfleet PVC HA + standby
          "zookeeper": "ZooKeeper HA (Debian ZooKeeper 3.8, Flink defaults)"}
 
 
+LOG_TIME = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
+STANDBY_EVENTS = {
+    "lock": re.compile(LOG_TIME + r".*Holding the leadership lock", re.M),
+    "restoring": re.compile(LOG_TIME + r".*Restoring job \w+ from Checkpoint", re.M),
+    "running": re.compile(LOG_TIME + r".*Committer \(1/1\).*switched from INITIALIZING to RUNNING", re.M),
+}
+
+
+def log_ms(stamp: str) -> float:
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=timezone.utc).timestamp() * 1000
+
+
+def add_standby_phases(work_root: Path, recoveries: list[dict]) -> None:
+    """Where a standby takeover's seconds go, from the JobManager logs (UTC): kill → lock and
+    epoch taken (the plugin), lock → "Restoring job from Checkpoint" (Flink's dispatcher and
+    JobMaster start-up, reading the HA data), → the last task RUNNING (slots, deployment, state
+    restore on the TaskManager). The rest of recovery_s is REST polling."""
+    events = {k: [] for k in STANDBY_EVENTS}
+    for log in (work_root / "log").glob("*standalonesession*.log*"):
+        text = log.read_text(errors="replace")
+        for k, rx in STANDBY_EVENTS.items():
+            events[k] += [log_ms(m[1]) for m in rx.finditer(text)]
+    for r in recoveries:
+        t = r["kill_wall_ms"]
+        phases = {}
+        for k in ("lock", "restoring", "running"):
+            after = sorted(e for e in events[k] if e >= t)
+            if not after:
+                break
+            phases[k] = after[0]
+            t = after[0]
+        if len(phases) == 3:
+            r["kill_to_lock_s"] = round((phases["lock"] - r["kill_wall_ms"]) / 1000, 3)
+            r["lock_to_restoring_s"] = round((phases["restoring"] - phases["lock"]) / 1000, 3)
+            r["restoring_to_running_s"] = round((phases["running"] - phases["restoring"]) / 1000, 3)
+
+
 def ha_config(backend: str, zk: harness.ZooKeeper | None, metrics_port: int = 0) -> dict:
     if backend == "pvc":
         return {"high-availability.type": harness.PVC_FACTORY}
@@ -121,7 +158,9 @@ def run_backend(backend: str, root: Path, kills: int, launch: str, settle_s: flo
         final = []
         for log in sorted((work.root / "log").glob("*standalonesession*.log*")):
             final += [(int(m[1]), int(m[2]), int(m[3])) for m in FINALIZATION.finditer(log.read_text(errors="replace"))]
-        if backend != "pvc-standby":  # the standby's REST was up before the kill: no start-up phase
+        if backend == "pvc-standby":  # the standby's REST was up before the kill: no start-up phase
+            add_standby_phases(work.root, recoveries)
+        else:
             add_phases(work.root, recoveries)
         return {"recoveries": recoveries, "exactly_once_problem": problem,
                 "finalization_ms": [f for _, _, f in final], "checkpoint_duration_ms": [d for _, d, _ in final],
@@ -196,6 +235,13 @@ def markdown(results: dict) -> str:
     if "ratio_recovery_median" in results:
         text += (f"\nRecovery ratio (PVC / ZooKeeper, medians): **{results['ratio_recovery_median']:.2f}×** "
                  f"(target ≤ 0.3×); PVC median {b['pvc']['recovery_summary']['median']:.1f} s (target ≤ 12 s).\n")
+    sp = [k for k in b.get("pvc-standby", {}).get("recoveries", []) if "lock_to_restoring_s" in k]
+    if sp:
+        med = {x: statistics.median(k[x] for k in sp) for x in ("kill_to_lock_s", "lock_to_restoring_s",
+                                                                   "restoring_to_running_s")}
+        text += (f"\nStandby takeover, medians from the JobManager logs: kill → lock and epoch taken "
+                 f"{med['kill_to_lock_s']:.2f} s, → Flink restoring the job from its checkpoint "
+                 f"{med['lock_to_restoring_s']:.1f} s, → last task RUNNING {med['restoring_to_running_s']:.1f} s.\n")
     if "ratio_standby_recovery_median" in results:
         text += (f"\nWith a standby (PVC + standby / ZooKeeper, medians): "
                  f"**{results['ratio_standby_recovery_median']:.2f}×** (goal ≤ 0.07×); median "

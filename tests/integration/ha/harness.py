@@ -453,8 +453,9 @@ def kill_leader_standby_takes_over(work: FlinkWork, leader: JobManagerSlot, stan
     before = latest_completed_id(rest, job_id) or 0
     in_flight = checkpoint_in_flight(rest, job_id)
     epoch = latest_epoch(meta)
-    t_kill = leader.proc.kill9()
+    # Wall time before the kill: the standby may log its lock before kill9() has reaped the leader.
     wall_kill_ms = time.time() * 1000
+    t_kill = leader.proc.kill9()
     wait_for(lambda: latest_epoch(meta) > epoch, 90, interval=0.02, what=f"kill {n}: the standby's epoch")
     takeover_s = time.monotonic() - t_kill
     epoch_after = latest_epoch(meta)
