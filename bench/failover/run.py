@@ -272,6 +272,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--backends", default="pvc-standby,pvc,zookeeper")
+    ap.add_argument("--zookeeper-kills", type=int, default=None,
+                    help="kills for ZooKeeper HA (default --kills): each waits ~40 s for a session to expire")
     ap.add_argument("--launch", choices=["script", "direct"], default="script",
                     help="JobManager restarts through bin/jobmanager.sh (as the image) or re-exec the JVM")
     ap.add_argument("--settle", type=float, default=60, help="seconds of steady state after the last kill")
@@ -293,7 +295,8 @@ def main() -> int:
         "backends": {},
     }
     for backend in args.backends.split(","):
-        r = run_backend(backend, args.work / backend, args.kills, args.launch, args.settle)
+        kills = args.zookeeper_kills if backend == "zookeeper" and args.zookeeper_kills else args.kills
+        r = run_backend(backend, args.work / backend, kills, args.launch, args.settle)
         r["recovery_summary"] = summary([x["recovery_s"] for x in r["recoveries"]])
         r["finalization_summary"] = summary(r["finalization_ms"])
         results["backends"][backend] = r
