@@ -283,6 +283,10 @@ def main() -> int:
     args = ap.parse_args()
 
     harness.ensure_jars()
+    # Fail before the first backend, not after minutes of measuring the others.
+    if "zookeeper" in args.backends.split(",") and not Path("/usr/share/java/zookeeper.jar").exists():
+        print("Debian zookeeper is not installed (apt-get install zookeeper)", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     results = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

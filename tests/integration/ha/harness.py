@@ -96,10 +96,19 @@ def ensure_jars() -> None:
     subprocess.run(["mvn", "-B", "-q", *offline, "-f", str(HA_PLUGIN), "-DskipTests", "package"], check=True)
 
 
+_ISSUED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port not handed out before in this process: bind(0) can return a port it
+    returned a moment ago, and two JobManagers given the same metrics port scrape as one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ISSUED_PORTS:
+            _ISSUED_PORTS.add(port)
+            return port
 
 
 def _yaml_value(v) -> str:
