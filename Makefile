@@ -23,7 +23,7 @@ help:
 	@echo "make run    proving ground + Kubernetes testbed, build and push the image, roll Flink out"
 	@echo "make test   every test tier: lint, unit, HA plugin (Maven + real Flink), Molecule"
 	@echo "make down   stop what this project started (caches and data are kept)"
-	@echo "make soak   50 JobManager SIGKILLs against the HA plugin (long)"
+	@echo "make soak   50 SIGKILLs of a lone JobManager (the soak with a standby runs in ha-it)"
 	@echo "make bench-failover | bench-build | bench-fleet | bench-k8s-failover   benchmarks (results under bench/*/results/)"
 
 $(VENV)/.installed: requirements.txt

@@ -5,6 +5,9 @@ For each backend: a JobManager + TaskManager (real Flink 2.3 processes), the sta
 job, then N SIGKILLs of the JobManager while a checkpoint is in flight, each followed by an
 immediate restart (as a Kubernetes pod restart would). Measured per kill: seconds from the
 kill until the job is RUNNING again with all tasks RUNNING and restored from a checkpoint.
+Backend `pvc-standby`: two JobManagers on the volume, the leader is killed, the standby (already
+running, waiting on the lock) takes over, the killed one is restarted and becomes the next
+standby (waited for before the next kill); measured also: kill → new epoch taken (takeover).
 Then the HA cost per completed checkpoint, read from the JobManager logs: Flink's
 "finalizationTime" (metadata write + commit to the completed-checkpoint store, i.e. the HA
 write) and, for ours, the pointer commit itself. Committed output is checked exactly-once.
@@ -12,13 +15,14 @@ write) and, for ours, the pointer commit itself. Committed output is checked exa
 Writes results-<launch>.json and recovery-<launch>.png to --out and, with --update-readme, the table into
 ha-plugin/README.md between the bench markers.
 
-  python bench/failover/run.py [--kills 5] [--backends pvc,zookeeper] [--launch script|direct]
+  python bench/failover/run.py [--kills 5] [--backends pvc-standby,pvc,zookeeper] [--launch script|direct]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import shutil
@@ -56,27 +60,97 @@ def add_phases(work_root: Path, recoveries: list[dict]) -> None:
             r["rest_to_restored_s"] = round(r["recovery_s"] - r["kill_to_rest_s"], 3)
 
 
-def ha_config(backend: str, zk: harness.ZooKeeper | None) -> dict:
+NAMES = {"pvc": "flinkfleet PVC HA", "pvc-standby": "flinkfleet PVC HA + standby JobManager",
+         "zookeeper": "ZooKeeper HA (Debian ZooKeeper 3.8, Flink defaults)"}
+
+
+LOG_TIME = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
+STANDBY_EVENTS = {
+    "lock": re.compile(LOG_TIME + r".*Holding the leadership lock", re.M),
+    "restoring": re.compile(LOG_TIME + r".*Restoring job \w+ from Checkpoint", re.M),
+    "running": re.compile(LOG_TIME + r".*Committer \(1/1\).*switched from INITIALIZING to RUNNING", re.M),
+}
+
+
+def log_ms(stamp: str) -> float:
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=timezone.utc).timestamp() * 1000
+
+
+def add_standby_phases(work_root: Path, recoveries: list[dict]) -> None:
+    """Where a standby takeover's seconds go, from the JobManager logs (UTC): kill → lock and
+    epoch taken (the plugin), lock → "Restoring job from Checkpoint" (Flink's dispatcher and
+    JobMaster start-up, reading the HA data), → the last task RUNNING (slots, deployment, state
+    restore on the TaskManager). The rest of recovery_s is REST polling."""
+    events = {k: [] for k in STANDBY_EVENTS}
+    for log in (work_root / "log").glob("*standalonesession*.log*"):
+        text = log.read_text(errors="replace")
+        for k, rx in STANDBY_EVENTS.items():
+            events[k] += [log_ms(m[1]) for m in rx.finditer(text)]
+    for r in recoveries:
+        t = r["kill_wall_ms"]
+        phases = {}
+        for k in ("lock", "restoring", "running"):
+            after = sorted(e for e in events[k] if e >= t)
+            if not after:
+                break
+            phases[k] = after[0]
+            t = after[0]
+        if len(phases) == 3:
+            r["kill_to_lock_s"] = round((phases["lock"] - r["kill_wall_ms"]) / 1000, 3)
+            r["lock_to_restoring_s"] = round((phases["restoring"] - phases["lock"]) / 1000, 3)
+            r["restoring_to_running_s"] = round((phases["running"] - phases["restoring"]) / 1000, 3)
+
+
+def ha_config(backend: str, zk: harness.ZooKeeper | None, metrics_port: int = 0) -> dict:
     if backend == "pvc":
         return {"high-availability.type": harness.PVC_FACTORY}
+    if backend == "pvc-standby":
+        # The HA metrics endpoints tell the standby (waiting on the lock) from the leader.
+        return {"high-availability.type": harness.PVC_FACTORY, "high-availability.pvc.metrics.port": metrics_port}
     return {"high-availability.type": "zookeeper", "high-availability.zookeeper.quorum": zk.quorum}
+
+
+def standby_kills(work: harness.FlinkWork, jm: harness.Proc, job_id: str, kills: int,
+                  metrics_ports) -> tuple[list[dict], harness.Rest]:
+    """pvc-standby: leader killed, standby takes over, killed one restarted as the next standby."""
+    meta = work.root / "ha" / "flinkfleet-test" / "pvc-ha"
+    leader = harness.JobManagerSlot("jm-a", work.rest_port, metrics_ports[0], {})
+    leader.proc, leader.starts = jm, 1
+    standby = harness.second_slot("jm-b", metrics_ports[1])
+    standby.start(work)
+    recoveries = []
+    for n in range(1, kills + 1):
+        harness.wait_for(lambda: harness.standby_waiting(standby, leader), 180, interval=0.1,
+                         what=f"{standby.name} waiting on the lock before kill {n}")
+        r = harness.kill_leader_standby_takes_over(work, leader, standby, job_id, meta, n, recovery_timeout=300)
+        leader, standby = standby, leader
+        print(f"[pvc-standby] kill {n}: {leader.name} took epoch {r['epoch_after']} in {r['takeover_s']:.2f} s, "
+              f"restored checkpoint {r['restored_id']} (completed before kill: {r['completed_before_kill']}) "
+              f"in {r['recovery_s']:.2f} s", flush=True)
+        recoveries.append(r)
+    return recoveries, leader.rest  # the last leader's REST, for the final stop
 
 
 def run_backend(backend: str, root: Path, kills: int, launch: str, settle_s: float) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     zk = harness.ZooKeeper(root / "zookeeper") if backend == "zookeeper" else None
-    work = harness.FlinkWork(root / "flink", ha_config(backend, zk), launch=launch)
+    metrics_ports = [harness.free_port(), harness.free_port()]
+    work = harness.FlinkWork(root / "flink", ha_config(backend, zk, metrics_ports[0]), launch=launch)
+    load_before = os.getloadavg()
     try:
         jm, rest, job_id = harness.start_cluster(work, [
             "--output", str(work.root / "out"), "--rate", "200", "--checkpoint-interval-ms", "2000",
             "--snapshot-delay-ms", "500"])
-        recoveries = []
-        for n in range(2, kills + 2):
-            jm, r = harness.kill_during_checkpoint_and_restart(work, jm, rest, job_id, n, recovery_timeout=300)
-            print(f"[{backend}] kill {n - 1}: restored checkpoint {r['restored_id']} "
-                  f"(completed before kill: {r['completed_before_kill']}) in {r['recovery_s']:.2f} s", flush=True)
-            recoveries.append(r)
+        if backend == "pvc-standby":
+            recoveries, rest = standby_kills(work, jm, job_id, kills, metrics_ports)
+        else:
+            recoveries = []
+            for n in range(2, kills + 2):
+                jm, r = harness.kill_during_checkpoint_and_restart(work, jm, rest, job_id, n, recovery_timeout=300)
+                print(f"[{backend}] kill {n - 1}: restored checkpoint {r['restored_id']} "
+                      f"(completed before kill: {r['completed_before_kill']}) in {r['recovery_s']:.2f} s", flush=True)
+                recoveries.append(r)
         # Steady state after the last recovery, for the per-checkpoint cost.
         time.sleep(settle_s)
         harness.stop_job(rest, job_id, work.root / "final-savepoint")
@@ -84,9 +158,14 @@ def run_backend(backend: str, root: Path, kills: int, launch: str, settle_s: flo
         final = []
         for log in sorted((work.root / "log").glob("*standalonesession*.log*")):
             final += [(int(m[1]), int(m[2]), int(m[3])) for m in FINALIZATION.finditer(log.read_text(errors="replace"))]
-        add_phases(work.root, recoveries)
+        if backend == "pvc-standby":  # the standby's REST was up before the kill: no start-up phase
+            add_standby_phases(work.root, recoveries)
+        else:
+            add_phases(work.root, recoveries)
         return {"recoveries": recoveries, "exactly_once_problem": problem,
-                "finalization_ms": [f for _, _, f in final], "checkpoint_duration_ms": [d for _, d, _ in final]}
+                "finalization_ms": [f for _, _, f in final], "checkpoint_duration_ms": [d for _, d, _ in final],
+                # Other engineers share the 2 cores: the load around each backend's run.
+                "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
     finally:
         work.stop_all()
         if zk:
@@ -104,13 +183,15 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    colors = {"pvc": "tab:green", "zookeeper": "tab:blue"}
-    names = {"pvc": "flinkfleet PVC HA", "zookeeper": "ZooKeeper HA"}
+    colors = {"pvc": "tab:green", "pvc-standby": "tab:olive", "zookeeper": "tab:blue"}
+    names = {"pvc": "PVC HA", "pvc-standby": "PVC HA + standby", "zookeeper": "ZooKeeper HA"}
     for b, r in results["backends"].items():
         rec = [x["recovery_s"] for x in r["recoveries"]]
         ax1.plot(range(1, len(rec) + 1), rec, "o-", color=colors.get(b), label=f"{names.get(b, b)} "
                  f"(median {statistics.median(rec):.1f} s)")
-    ax1.axhline(12, color="grey", ls="--", lw=0.8, label="target 12 s")
+    ax1.axhline(12, color="grey", ls="--", lw=0.8, label="target 12 s (restart)")
+    if "pvc-standby" in results["backends"]:
+        ax1.axhline(3, color="tab:olive", ls=":", lw=0.8, label="target 3 s (standby)")
     ax1.set_xticks(range(1, max(len(r["recoveries"]) for r in results["backends"].values()) + 1))
     ax1.set_xlabel("SIGKILL #")
     ax1.set_ylabel("kill → job RUNNING, restored (s)")
@@ -134,9 +215,9 @@ def markdown(results: dict) -> str:
                        "(no helper JVMs; as an entrypoint that execs java)"}[results["launch"]]
     rows = [f"**{title}**", "",
             "| backend | kills | recovery median | min | max | of which kill → REST up | REST up → restored "
-            "| finalization/checkpoint median (ms) | p90 | exactly-once |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
-    names = {"pvc": "flinkfleet PVC HA", "zookeeper": "ZooKeeper HA (Debian ZooKeeper 3.8, Flink defaults)"}
+            "| kill → leadership taken (standby) | finalization/checkpoint median (ms) | p90 | exactly-once |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    names = NAMES
     for name, r in b.items():
         s = r["recovery_summary"]
         f = r["finalization_summary"]
@@ -145,18 +226,36 @@ def markdown(results: dict) -> str:
         ph = [(k["kill_to_rest_s"], k["rest_to_restored_s"]) for k in r["recoveries"] if "kill_to_rest_s" in k]
         up = f"{statistics.median(p[0] for p in ph):.1f} s" if ph else "-"
         rest = f"{statistics.median(p[1] for p in ph):.1f} s" if ph else "-"
+        tk = [k["takeover_s"] for k in r["recoveries"] if "takeover_s" in k]
+        took = f"{statistics.median(tk):.2f} s (max {max(tk):.2f})" if tk else "-"
         rows.append(f"| {names.get(name, name)} | {s['n']} | {s['median']:.1f} s | {s['min']:.1f} s | "
-                    f"{s['max']:.1f} s | {up} | {rest} | {f.get('median', '-')} | {p90} | "
+                    f"{s['max']:.1f} s | {up} | {rest} | {took} | {f.get('median', '-')} | {p90} | "
                     f"{'yes' if r['exactly_once_problem'] is None else r['exactly_once_problem']} |")
     text = "\n".join(rows) + "\n"
     if "ratio_recovery_median" in results:
         text += (f"\nRecovery ratio (PVC / ZooKeeper, medians): **{results['ratio_recovery_median']:.2f}×** "
                  f"(target ≤ 0.3×); PVC median {b['pvc']['recovery_summary']['median']:.1f} s (target ≤ 12 s).\n")
+    sp = [k for k in b.get("pvc-standby", {}).get("recoveries", []) if "lock_to_restoring_s" in k]
+    if sp:
+        med = {x: statistics.median(k[x] for k in sp) for x in ("kill_to_lock_s", "lock_to_restoring_s",
+                                                                   "restoring_to_running_s")}
+        text += (f"\nStandby takeover, medians from the JobManager logs: kill → lock and epoch taken "
+                 f"{med['kill_to_lock_s']:.2f} s, → Flink restoring the job from its checkpoint "
+                 f"{med['lock_to_restoring_s']:.1f} s, → last task RUNNING {med['restoring_to_running_s']:.1f} s.\n")
+    if "ratio_standby_recovery_median" in results:
+        text += (f"\nWith a standby (PVC + standby / ZooKeeper, medians): "
+                 f"**{results['ratio_standby_recovery_median']:.2f}×** (goal ≤ 0.07×); median "
+                 f"{b['pvc-standby']['recovery_summary']['median']:.1f} s (goal ≤ 3 s).\n")
     loads = [k["loadavg_1m"] for r in b.values() for k in r["recoveries"] if "loadavg_1m" in k]
     if loads:
         text += f"\nLoad average (1 min) at the kills: {min(loads):.1f}–{max(loads):.1f} on 2 cores.\n"
+    around = [f"{names.get(n, n)} {r['loadavg_before'][0]:.1f} → {r['loadavg_after'][0]:.1f}"
+              for n, r in b.items() if "loadavg_before" in r]
+    if around:
+        text += f"\nLoad average (1 min) before → after each backend's run: {'; '.join(around)}.\n"
     text += (f"\nRun: `{results['command']}` on {results['machine']}, {results['date']}, "
-             f"launch={results['launch']}, load average at start {results['loadavg_start']}.\n")
+             f"launch={results['launch']}, load average at start {results['loadavg_start']}, "
+             f"at end {results.get('loadavg_end', '-')}.\n")
     return text
 
 
@@ -172,7 +271,9 @@ def update_readme(text: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kills", type=int, default=5)
-    ap.add_argument("--backends", default="pvc,zookeeper")
+    ap.add_argument("--backends", default="pvc-standby,pvc,zookeeper")
+    ap.add_argument("--zookeeper-kills", type=int, default=None,
+                    help="kills for ZooKeeper HA (default --kills): each waits ~40 s for a session to expire")
     ap.add_argument("--launch", choices=["script", "direct"], default="script",
                     help="JobManager restarts through bin/jobmanager.sh (as the image) or re-exec the JVM")
     ap.add_argument("--settle", type=float, default=60, help="seconds of steady state after the last kill")
@@ -182,6 +283,10 @@ def main() -> int:
     args = ap.parse_args()
 
     harness.ensure_jars()
+    # Fail before the first backend, not after minutes of measuring the others.
+    if "zookeeper" in args.backends.split(",") and not Path("/usr/share/java/zookeeper.jar").exists():
+        print("Debian zookeeper is not installed (apt-get install zookeeper)", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     results = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -194,7 +299,8 @@ def main() -> int:
         "backends": {},
     }
     for backend in args.backends.split(","):
-        r = run_backend(backend, args.work / backend, args.kills, args.launch, args.settle)
+        kills = args.zookeeper_kills if backend == "zookeeper" and args.zookeeper_kills else args.kills
+        r = run_backend(backend, args.work / backend, kills, args.launch, args.settle)
         r["recovery_summary"] = summary([x["recovery_s"] for x in r["recoveries"]])
         r["finalization_summary"] = summary(r["finalization_ms"])
         results["backends"][backend] = r
@@ -203,6 +309,10 @@ def main() -> int:
     if "pvc" in b and "zookeeper" in b:
         results["ratio_recovery_median"] = round(
             b["pvc"]["recovery_summary"]["median"] / b["zookeeper"]["recovery_summary"]["median"], 3)
+    if "pvc-standby" in b and "zookeeper" in b:
+        results["ratio_standby_recovery_median"] = round(
+            b["pvc-standby"]["recovery_summary"]["median"] / b["zookeeper"]["recovery_summary"]["median"], 3)
+    results["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     (args.out / f"results-{args.launch}.json").write_text(json.dumps(results, indent=2))
     plot(results, args.out / f"recovery-{args.launch}.png")
     # The README block shows every launch mode measured so far in --out.

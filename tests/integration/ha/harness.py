@@ -96,10 +96,19 @@ def ensure_jars() -> None:
     subprocess.run(["mvn", "-B", "-q", *offline, "-f", str(HA_PLUGIN), "-DskipTests", "package"], check=True)
 
 
+_ISSUED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port not handed out before in this process: bind(0) can return a port it
+    returned a moment ago, and two JobManagers given the same metrics port scrape as one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ISSUED_PORTS:
+            _ISSUED_PORTS.add(port)
+            return port
 
 
 def _yaml_value(v) -> str:
@@ -114,7 +123,9 @@ class FlinkWork:
     def __init__(self, root: Path, ha: dict, extra: dict | None = None, launch: str = "script"):
         self.root = root
         self.launch = launch
-        self._jm_cmdline: list[str] | None = None
+        # JVM command lines the scripts produced, per set of -D overrides (one per JobManager
+        # "slot": a standby with its own ports is a second slot).
+        self._jm_cmdlines: dict[tuple, list[str] | None] = {}
         self.home = flink_home()
         if not (self.home / "lib" / "flink-dist-2.3.0.jar").exists():
             raise RuntimeError(f"Flink 2.3.0 distribution not found at {self.home} (set FLINK_HOME)")
@@ -200,20 +211,22 @@ class FlinkWork:
         """Starts a JobManager or TaskManager; overrides become -D dynamic properties.
 
         With launch="direct", a JobManager restart re-executes the JVM command line that the
-        scripts produced for the first JobManager, skipping the scripts' helper JVMs (as a
-        container whose entrypoint execs java would); "script" always goes through bin/.
+        scripts produced for the first JobManager with the same overrides, skipping the scripts'
+        helper JVMs (as a container whose entrypoint execs java would); "script" always goes
+        through bin/.
         """
         script = {"jm": "jobmanager.sh", "tm": "taskmanager.sh"}[kind]
         log = self.root / "log" / f"{name}.out"
         dyn = [a for k, v in overrides.items() for a in ("-D", f"{k}={v}")]
-        if kind == "jm" and not dyn and self.launch == "direct" and self._jm_cmdline:
-            cmd = self._jm_cmdline
+        slot = tuple(sorted((k, str(v)) for k, v in overrides.items()))
+        if kind == "jm" and self.launch == "direct" and self._jm_cmdlines.get(slot):
+            cmd = self._jm_cmdlines[slot]
         else:
             cmd = [str(self.root / "bin" / script), "start-foreground", *dyn]
         p = Proc(name, cmd, log, self._env())
         self.procs.append(p)
-        if kind == "jm" and not dyn and self._jm_cmdline is None:
-            self._jm_cmdline = p.jvm_cmdline()
+        if kind == "jm" and slot not in self._jm_cmdlines:
+            self._jm_cmdlines[slot] = p.jvm_cmdline()
         return p
 
     def flink_cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -388,6 +401,90 @@ def kill_during_checkpoint_and_restart(work: FlinkWork, jm: Proc, rest: Rest, jo
         "recovery_s": round(t_restored - t_kill, 3),
         # Other work on the machine slows JVM start-up; keep the context with each figure.
         "loadavg_1m": float(Path("/proc/loadavg").read_text().split()[0]),
+    }
+
+
+def latest_epoch(meta: Path) -> int:
+    """The newest epoch taken under the metadata root (epochs/epoch-<n>), 0 if none."""
+    epochs = meta / "epochs"
+    return max((int(p.name.split("-")[1]) for p in epochs.iterdir()), default=0) if epochs.exists() else 0
+
+
+# --- A leader and a standby on one volume (the soak test and bench/failover's pvc-standby) ---
+
+class JobManagerSlot:
+    """One JobManager's ports; restarting the slot re-executes the same JVM command line
+    (launch="direct"), so a killed leader comes back as the same process would in its pod."""
+
+    def __init__(self, name: str, rest_port: int, metrics_port: int, overrides: dict):
+        self.name = name
+        self.rest = Rest(f"http://127.0.0.1:{rest_port}")
+        self.metrics_port = metrics_port
+        self.overrides = overrides
+        self.proc: Proc | None = None
+        self.starts = 0
+
+    def start(self, work: FlinkWork) -> None:
+        self.starts += 1
+        self.proc = work.start("jm", f"{self.name}-{self.starts}", **self.overrides)
+
+    def metrics(self) -> dict[str, float] | None:
+        return scrape_ha_metrics(self.metrics_port)
+
+
+def second_slot(name: str, metrics_port: int, leader_server_port: int | None = None) -> JobManagerSlot:
+    """A second JobManager on the same config with its own REST, RPC, metrics (and leader server) ports."""
+    rest_port = free_port()
+    overrides = {"rest.port": rest_port, "jobmanager.rpc.port": free_port(),
+                 "high-availability.pvc.metrics.port": metrics_port}
+    if leader_server_port:
+        overrides["high-availability.pvc.leader-server.port"] = leader_server_port
+    return JobManagerSlot(name, rest_port, metrics_port, overrides)
+
+
+def standby_waiting(slot: JobManagerSlot, leader: JobManagerSlot):
+    """The slot's HA metrics once it waits on the lock; raises at once if it leads beside the leader."""
+    m = slot.metrics()
+    if m and m["flinkfleet_ha_leader"] == 1:
+        raise AssertionError(f"{slot.name} leads while {leader.name} is alive (its metrics: {leader.metrics()}): {m}")
+    return m if m and m["flinkfleet_ha_lock_waiting"] == 1 else None
+
+
+def kill_leader_standby_takes_over(work: FlinkWork, leader: JobManagerSlot, standby: JobManagerSlot, job_id: str,
+                                   meta: Path, n: int, recovery_timeout: float = 180) -> dict:
+    """SIGKILLs the leader while a checkpoint is in flight; the standby takes the lock and the
+    next epoch; the killed slot is restarted at once (it must come back as the new standby);
+    returns when the job runs again on the standby, restored. The caller swaps the roles."""
+    rest = leader.rest
+    # Progress first (a checkpoint completed by this leader), so each kill loses real work.
+    wait_for(lambda: latest_completed_id(rest, job_id), 90, interval=0.1, what="a completed checkpoint")
+    wait_for(lambda: checkpoint_in_flight(rest, job_id), 60, interval=0.02, what="a checkpoint in flight")
+    before = latest_completed_id(rest, job_id) or 0
+    in_flight = checkpoint_in_flight(rest, job_id)
+    epoch = latest_epoch(meta)
+    # Wall time before the kill: the standby may log its lock before kill9() has reaped the leader.
+    wall_kill_ms = time.time() * 1000
+    t_kill = leader.proc.kill9()
+    wait_for(lambda: latest_epoch(meta) > epoch, 90, interval=0.02, what=f"kill {n}: the standby's epoch")
+    takeover_s = time.monotonic() - t_kill
+    epoch_after = latest_epoch(meta)
+    # Only after the takeover, so that the standby, not the restarted JVM, is the one to get the lock.
+    leader.start(work)
+    restored = wait_for(lambda: job_running_restored(standby.rest, job_id), recovery_timeout, interval=0.05,
+                        what=f"kill {n}: job RUNNING and restored on {standby.name}")
+    return {
+        "kill": n,
+        "epoch_before": epoch,
+        "epoch_after": epoch_after,
+        "new_leader": standby.name,
+        "completed_before_kill": before,
+        "checkpoint_in_flight_at_kill": in_flight,
+        "restored_id": restored["id"],
+        "restore_timestamp_ms": restored.get("restore_timestamp"),
+        "kill_wall_ms": wall_kill_ms,
+        "takeover_s": round(takeover_s, 3),
+        "recovery_s": round(time.monotonic() - t_kill, 3),
+        "loadavg_1m": os.getloadavg()[0],
     }
 
 
