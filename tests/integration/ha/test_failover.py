@@ -39,10 +39,6 @@ def ha_records(root):
     return out
 
 
-def latest_epoch(meta):
-    return max(int(p.name.split("-")[1]) for p in (meta / "epochs").iterdir())
-
-
 def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
     work = pvc_work
     out = work.root / "out"
@@ -64,7 +60,7 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
         # The restarted JobManager's HA metrics: leader under the newest epoch, one failover.
         restarted = harness.scrape_ha_metrics(work.metrics_ports[0])
         assert restarted is not None, "the restarted JobManager serves no HA metrics"
-        assert restarted["flinkfleet_ha_leader"] == 1 and restarted["flinkfleet_ha_epoch"] == latest_epoch(meta), restarted
+        assert restarted["flinkfleet_ha_leader"] == 1 and restarted["flinkfleet_ha_epoch"] == harness.latest_epoch(meta), restarted
         assert restarted["flinkfleet_ha_failovers_total"] == 1, restarted
         # Checkpoint ids continue after the restored one (the counter survived the crash).
         nxt = harness.wait_for(lambda: (harness.latest_completed_id(rest, job_id) or 0) > r["restored_id"]
@@ -108,7 +104,7 @@ def test_standby_takes_over_when_the_leader_dies(pvc_work, tmp_path, retrieval):
         "--snapshot-delay-ms", "500"], tm_overrides={"high-availability.pvc.retrieval": retrieval})
     meta = work.root / "ha" / "flinkfleet-test" / "pvc-ha"
     before_standby = harness.latest_completed_id(rest, job_id) or 0
-    epoch_before = latest_epoch(meta)
+    epoch_before = harness.latest_epoch(meta)
     leader_metrics = harness.scrape_ha_metrics(m1)
     assert leader_metrics is not None, "the leader serves no HA metrics"
     assert leader_metrics["flinkfleet_ha_leader"] == 1 and leader_metrics["flinkfleet_ha_epoch"] == epoch_before
@@ -127,7 +123,7 @@ def test_standby_takes_over_when_the_leader_dies(pvc_work, tmp_path, retrieval):
                      what="a checkpoint by the leader while the standby waits")
     assert jm.alive(), "the leader exited while a standby waited"
     assert jm2.alive(), "the standby exited instead of waiting"
-    assert latest_epoch(meta) == epoch_before, "the standby took an epoch while the leader held the lock"
+    assert harness.latest_epoch(meta) == epoch_before, "the standby took an epoch while the leader held the lock"
     assert "Holding the leadership lock" not in jm2.log.read_text(errors="replace"), "the standby took the lock"
     standby = harness.wait_for(lambda: harness.scrape_ha_metrics(m2), 30, what="the standby's HA metrics")
     assert standby["flinkfleet_ha_leader"] == 0 and standby["flinkfleet_ha_lock_waiting"] == 1, standby
