@@ -50,6 +50,17 @@ options:
     description: What runs now (exists, revision, generation, gate, restore_path, image).
     type: dict
     default: {}
+  connect_timeout:
+    description:
+      - With C(read), first check the kubeconfig, its context and that the API server answers within these
+        seconds, and wait while C(namespace) is terminating (as M(flink_cluster_preflight) C(check=cluster)),
+        in the same run. A failure says C(unreachable=true). 0 skips the check.
+    type: int
+    default: 0
+  namespace_timeout:
+    description: Seconds to wait for a terminating C(namespace) to go (with C(connect_timeout)).
+    type: int
+    default: 300
   read:
     description: Read C(current) and C(last_healthy) from the cluster (step=plan) instead of taking them.
     type: bool
@@ -419,6 +430,8 @@ def argspec():
         savepoint_dir=dict(type="str", default=""),
         not_before=dict(type="float", default=0),
         standby=dict(type="int", default=0),
+        connect_timeout=dict(type="int", default=0),
+        namespace_timeout=dict(type="int", default=300),
     )
 
 
@@ -494,6 +507,14 @@ def take_lock(params, check_mode):
                 check_mode=check_mode)
 
 
+def check_cluster(params):
+    """The preflight (step=plan with connect_timeout), as flink_cluster_preflight check=cluster does it."""
+    from ansible.module_utils._flink_preflight import check_cluster as preflight
+
+    return preflight(params["kubeconfig"], params["context"], timeout=params["connect_timeout"],
+                     namespace=params["namespace"], namespace_timeout=params["namespace_timeout"])
+
+
 def read_cluster(params):
     """(namespace, StatefulSet, PVC) as the API returns them, None for each that is absent."""
     from ansible.module_utils._flink_kube import json_getter
@@ -506,7 +527,7 @@ def read_cluster(params):
 
 
 def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup, reader=read_cluster,
-        locker=take_lock):
+        locker=take_lock, checker=check_cluster):
     step = params["step"]
     if step == "plan":
         out = dict(changed=False)
@@ -520,6 +541,13 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
         if params["read"]:
             if not params["namespace"] or not params["statefulset"] or not params["pvc"]:
                 raise FlinkfleetError("step=plan with read needs namespace, statefulset and pvc")
+            if params["connect_timeout"] > 0:
+                # The preflight in the same run (fleet speed): kubeconfig, context, the API server
+                # answering, the namespace not terminating. A failure says unreachable=true.
+                try:
+                    out["preflight"] = checker(params)
+                except FlinkfleetError as exc:
+                    raise FlinkfleetError(exc.msg, unreachable=True, **exc.details) from None
             if lock.get("holder"):
                 # The lock first: what is read below cannot change under this run any more.
                 # Taking it is no change to the cluster's state (as the role's lock task says).

@@ -1,6 +1,6 @@
 """The revision is a digest of the rendered, normalised workload manifests, not of the
 template's source text: the role's own plan step (its manifests and revision_inputs
-expressions, read from roles/flink_cluster/tasks/plan.yml) renders the role's real template and
+expressions, read from roles/flink_cluster/vars/main.yml, as tasks/plan.yml passes them) renders the role's real template and
 variants of it in one ansible-playbook run; flink_rollout_plan (step=plan) turns each into a
 revision. A comment-only change keeps the revision; a probe, image or resource change moves it."""
 
@@ -24,13 +24,23 @@ OTHER_IMAGE = "127.0.0.1:5000/flinkfleet/flink@sha256:" + "2" * 64
 
 
 def plan_tasks():
-    with open(os.path.join(ROLE, "tasks", "plan.yml")) as handle:
+    """(the set_fact of desired.yml, the plan's arguments): plan.yml passes the role's
+    __flink_cluster_plan_* vars (vars/main.yml), which tasks/fleet_plan.yml passes too."""
+    with open(os.path.join(ROLE, "tasks", "desired.yml")) as handle:
         tasks = yaml.safe_load(handle)
     settings = next(t for t in tasks if "ansible.builtin.set_fact" in t and "vars" in t
                     and "__flink_cluster_desired_spec" in t["ansible.builtin.set_fact"])
+    with open(os.path.join(ROLE, "tasks", "plan.yml")) as handle:
+        tasks = yaml.safe_load(handle)
     flat = [inner for t in tasks for inner in ([t] + list(t.get("block") or []))]
     planner = next(t for t in flat if (t.get("flink_rollout_plan") or {}).get("step") == "plan")
-    return settings, planner
+    assert planner["flink_rollout_plan"]["manifests"] == "{{ __flink_cluster_plan_manifests }}"
+    assert planner["flink_rollout_plan"]["revision_inputs"] == "{{ __flink_cluster_plan_revision_inputs }}"
+    with open(os.path.join(ROLE, "vars", "main.yml")) as handle:
+        role_vars = yaml.safe_load(handle)
+    return settings, {"flink_rollout_plan": {"manifests": role_vars["__flink_cluster_plan_manifests"],
+                                             "revision_inputs": role_vars["__flink_cluster_plan_revision_inputs"]},
+                      "vars": {"__flink_cluster_plan_render": role_vars["__flink_cluster_plan_render"]}}
 
 
 def with_comments(text):

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 import flink_rollout_plan
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 from ansible.module_utils._flink_rollout_plan import (
     ANN_GATE,
     ANN_GENERATION,
@@ -106,3 +107,54 @@ def test_plan_with_read_needs_the_names():
     with pytest.raises(Exception, match="needs namespace, statefulset and pvc"):
         flink_rollout_plan.run(params(step="plan", read=True, namespace="flink", desired_revision="A"),
                                reader=lambda p: (None, None, None))
+
+
+def _reading_plan(checker, order, lock=None):
+    def reader(p):
+        order.append("read")
+        return NS, sts(**{ANN_REVISION: "A", ANN_GENERATION: "3", ANN_GATE: "passed"}), pvc(REC)
+
+    def locker(p, check_mode):
+        order.append("lock")
+        return {"action": "create"}
+
+    return flink_rollout_plan.run(params(step="plan", read=True, namespace="flink", statefulset="flink-jobmanager",
+                                         pvc="flink-data", desired_revision="A", connect_timeout=10,
+                                         lock=lock or {"name": "seq", "holder": "me", "seconds": 60}),
+                                  reader=reader, locker=locker, checker=checker)
+
+
+def test_plan_checks_the_cluster_first_in_the_same_run():
+    order = []
+
+    def checker(p):
+        order.append("preflight")
+        assert p["namespace"] == "flink" and p["connect_timeout"] == 10
+        return {"context": "c", "server": "https://k", "namespace_phase": "Active"}
+
+    out = _reading_plan(checker, order)
+    assert order == ["preflight", "lock", "read"]
+    assert out["preflight"]["server"] == "https://k" and out["action"] == "unchanged"
+
+
+def test_a_cluster_that_does_not_answer_is_named_unreachable_before_any_lock_or_read():
+    order = []
+
+    def checker(p):
+        order.append("preflight")
+        raise FlinkfleetError("Kubernetes API https://k (context 'c') is unreachable: refused")
+
+    with pytest.raises(FlinkfleetError, match="is unreachable") as caught:
+        _reading_plan(checker, order)
+    assert caught.value.details == {"unreachable": True}
+    assert order == ["preflight"]
+
+
+def test_without_connect_timeout_there_is_no_preflight():
+    def checker(p):
+        raise AssertionError("preflight although connect_timeout=0")
+
+    out = flink_rollout_plan.run(params(step="plan", read=True, namespace="flink", statefulset="flink-jobmanager",
+                                        pvc="flink-data", desired_revision="A"),
+                                 reader=lambda p: (NS, None, None), checker=checker)
+    assert out["action"] == "create"
