@@ -211,15 +211,17 @@ class ArtifactCache:
     def index_path(self, url):
         return os.path.join(self.directory, "index", hashlib.sha256(url.encode("utf-8")).hexdigest() + ".json")
 
-    def known_sha256(self, url):
-        """The sha256 a URL verified to before, or None."""
+    def known(self, url):
+        """(sha256, how it was checked) a URL verified to before, or (None, None)."""
         try:
             with open(self.index_path(url)) as handle:
                 record = json.load(handle)
         except (OSError, ValueError):
-            return None
+            return None, None
         value = record.get("sha256") if isinstance(record, dict) and record.get("url") == url else None
-        return value if isinstance(value, str) and SHA256_RE.match(value) else None
+        if isinstance(value, str) and SHA256_RE.match(value):
+            return value, str(record.get("checked") or "")
+        return None, None
 
     def lookup(self, sha256):
         """The cached file with that sha256, or None. A file whose content does not match
@@ -332,14 +334,20 @@ class ArtifactResolver:
             if entry["sha256"] and entry["sha256"] != actual:
                 raise ArtifactError("Checksum mismatch for %s: sha256 is %s, expected %s. Nothing was built or "
                                     "pushed." % (name, actual, entry["sha256"]), artifact=name)
-            entry.update(file=entry["path"], sha256=actual, checked="sha256" if entry["sha256"] else "local")
+            entry.update(file=entry["path"], sha256=actual,
+                         checked="sha256 %s" % actual if entry["sha256"] else "local file")
             return entry
         url = entry["url"]
-        known = entry["sha256"] or self.cache.known_sha256(url)
+        # How a file was checked is the same on a cache hit as on its download, so the build
+        # record does not change between a cold run and a rerun.
+        if entry["sha256"]:
+            known, checked = entry["sha256"], "sha256 %s" % entry["sha256"]
+        else:
+            known, checked = self.cache.known(url)
         if known:
             cached = self.cache.lookup(known)
             if cached:
-                entry.update(file=cached, sha256=known, checked="pinned sha256" if entry["sha256"] else "cache")
+                entry.update(file=cached, sha256=known, checked=checked)
                 return entry
         expected = {"sha256": entry["sha256"]} if entry["sha256"] else self.repository_checksum(url, name)
         response = self._get(url, name)
