@@ -267,7 +267,11 @@ def test_a_dropped_download_leaves_nothing_that_counts_as_cached(maven, tmp_path
     assert len(resolver.downloads) == 1 and entry["sha256"] == hashlib.sha256(BODY).hexdigest()
 
 
-def test_a_download_killed_mid_write_never_counts_as_cached(tmp_path):
+@pytest.mark.parametrize("expected", [
+    {"sha1": hashlib.sha1(BODY).hexdigest()},
+    {"sha256": hashlib.sha256(BODY).hexdigest()},
+], ids=["repository sha1", "pinned sha256"])
+def test_a_download_killed_mid_write_never_counts_as_cached(tmp_path, expected):
     """The process dies while writing: what is left is a .part- temp file, never sha256/<hex>."""
     cache = fa.ArtifactCache(str(tmp_path))
 
@@ -276,9 +280,10 @@ def test_a_download_killed_mid_write_never_counts_as_cached(tmp_path):
         raise KeyboardInterrupt  # stands in for SIGKILL between two writes
 
     with pytest.raises(KeyboardInterrupt):
-        cache.store(chunks(), {"sha1": hashlib.sha1(BODY).hexdigest()}, AVRO)
-    assert cache.lookup(hashlib.sha256(BODY).hexdigest()) is None
+        cache.store(chunks(), expected, AVRO)
+    # Existence first: lookup() would remove a wrong file itself (a second line of defence).
     assert not os.path.exists(cache.file_path(hashlib.sha256(BODY).hexdigest()))
+    assert cache.lookup(hashlib.sha256(BODY).hexdigest()) is None
     assert cache.lookup(hashlib.sha256(BODY[:1000]).hexdigest()) is None
 
 
