@@ -622,3 +622,17 @@ def test_bad_artifacts_fail_before_anything_is_built_or_pushed(registry, jar, us
     assert message in info.value.msg
     assert engine.builds == [] and engine.pushes == []
     assert registry.manifests == before and first["content_tag"]
+
+
+def test_module_takes_artifact_lists_and_refuses_another_flink_version_first(registry, jar, tmp_path):
+    out, _ = run_module({"base_image": "flinkfleet/flink:2.3.0-java17-local", "jar_path": jar,
+                         "registry": registry.address, "repository": "flinkfleet/flink",
+                         "registry_username": USER, "registry_password": SECRET, "flink_version": "2.3.0",
+                         "job_jars": [{"path": jar, "name": "job.jar"}],
+                         "lib_jars": ["org.apache.flink:flink-avro:2.3.0"],
+                         "plugins": [{"coordinates": "org.apache.flink:flink-s3-fs-presto:2.2.0"}],
+                         "artifact_cache_dir": str(tmp_path / "cache")})
+    assert out["failed"] is True
+    assert out["msg"].startswith("org.apache.flink:flink-s3-fs-presto:2.2.0 does not fit this image: it is Flink 2.2.0")
+    assert out["artifact"] == "org.apache.flink:flink-s3-fs-presto:2.2.0"
+    assert registry.requests == [], "refused before the registry was asked anything"
