@@ -636,3 +636,15 @@ def test_module_takes_artifact_lists_and_refuses_another_flink_version_first(reg
     assert out["msg"].startswith("org.apache.flink:flink-s3-fs-presto:2.2.0 does not fit this image: it is Flink 2.2.0")
     assert out["artifact"] == "org.apache.flink:flink-s3-fs-presto:2.2.0"
     assert registry.requests == [], "refused before the registry was asked anything"
+
+
+def test_check_mode_with_artifacts_fills_the_cache_and_changes_nothing(registry, jar, user_artifacts):
+    p = params(registry.address, jar, **user_artifacts["overrides"])
+    engine = FakeEngine(registry)
+    planned = run_with(p, engine, user_artifacts["fetch"], check_mode=True)
+    assert planned["changed"] is True and engine.builds == [] and registry.manifests == {}
+    assert len(planned["downloads"]) == 2, "check mode needs each sha256 for the content tag"
+    user_artifacts["fetch"].urls.clear()
+    built = run_with(p, FakeEngine(registry), user_artifacts["fetch"])
+    assert built["content_tag"] == planned["content_tag"]
+    assert user_artifacts["fetch"].urls == [] and built["downloads"] == []
