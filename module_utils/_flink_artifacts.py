@@ -15,6 +15,7 @@ checksum matched: a killed download never leaves a file that counts as cached.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import posixpath
@@ -312,7 +313,10 @@ class ArtifactResolver:
             response = self._get("%s.%s" % (url, algorithm), name, missing_ok=True)
             if response is None:
                 continue
-            text = response.read(4096).decode("utf-8", "replace")
+            try:
+                text = response.read(4096).decode("utf-8", "replace")
+            finally:
+                response.close()
             value = parse_checksum_file(text, algorithm)
             if value is None:
                 raise ArtifactError("The repository's %s file for %s is not a %s digest: %r"
@@ -322,6 +326,24 @@ class ArtifactResolver:
         self._get(url, name).close()
         raise ArtifactError("The repository has no .sha512 or .sha1 for %s (%s); pin its sha256 instead."
                             % (name, url), artifact=name)
+
+    @staticmethod
+    def _chunks(response, url, name):
+        """The body in 1 MiB blocks; a connection that drops early is named as such (urllib
+        hands back the bytes it got, which would otherwise read as a checksum mismatch)."""
+        headers = getattr(response, "headers", None)
+        announced = headers.get("Content-Length") if headers is not None else None
+        received = 0
+        try:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                received += len(block)
+                yield block
+        except (OSError, http.client.HTTPException) as exc:
+            raise ArtifactError("Downloading %s from %s failed after %d bytes: %s. Nothing was built or pushed."
+                                % (name, url, received, exc), artifact=name) from None
+        if announced and announced.isdigit() and received < int(announced):
+            raise ArtifactError("The download of %s from %s was cut short: %d of %s bytes. Nothing was built or "
+                                "pushed." % (name, url, received, announced), artifact=name)
 
     def resolve(self, entry):
         """Fill entry['file'], entry['sha256'], entry['checked']; download on a cache miss."""
@@ -351,8 +373,10 @@ class ArtifactResolver:
                 return entry
         expected = {"sha256": entry["sha256"]} if entry["sha256"] else self.repository_checksum(url, name)
         response = self._get(url, name)
-        chunks = iter(lambda: response.read(1 << 20), b"")
-        path, actual = self.cache.store(chunks, expected, name)
+        try:
+            path, actual = self.cache.store(self._chunks(response, url, name), expected, name)
+        finally:
+            response.close()
         checked = ", ".join("%s %s" % item for item in sorted(expected.items()))
         self.cache.remember(url, actual["sha256"], checked)
         self.downloads.append("Downloaded %s (%s) into the cache" % (name, checked))

@@ -259,7 +259,8 @@ def test_checksum_mismatch_names_the_artifact_and_keeps_nothing(maven, tmp_path,
 def test_a_dropped_download_leaves_nothing_that_counts_as_cached(maven, tmp_path):
     path = maven.publish(AVRO, BODY)
     maven.truncate.add(path)
-    with pytest.raises(fa.ArtifactError):
+    with pytest.raises(fa.ArtifactError, match="The download of %s from .* was cut short: %d of %d bytes"
+                       % (AVRO, len(BODY) // 2, len(BODY))):
         resolve(maven, tmp_path / "cache", AVRO)
     assert cache_files(tmp_path / "cache") == []
     maven.truncate.clear()
