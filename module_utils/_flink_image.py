@@ -4,8 +4,9 @@ libraries and plugins) and push it.
 
 Idempotence is a lookup, not a guess: the image's identity is a sha256 over every input
 (base image id and digest, HA jar sha256, the generated Dockerfile, the baked configuration,
-the static labels, each artifact's place in the image and sha256). That digest names the content tag. When the registry already holds the
-content tag and the readable tag points to the same manifest, nothing is built or pushed.
+the static labels, each artifact's place in the image and sha256). That digest names the
+content tag. When the registry already holds the content tag and the readable tag points to
+the same manifest, nothing is built or pushed.
 
 The registry is checked (reachable, credentials accepted) before anything is built, so a bad
 registry or password fails fast with nothing pushed. The password only ever travels in an
