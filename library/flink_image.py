@@ -13,7 +13,7 @@ description:
     the HA jar to C(/opt/flink/lib/), bakes I(config) into C(conf/config.yaml), exposes
     I(expose) and switches to I(uid):I(gid).
   - The content tag C(sha256-<32 hex>) is a digest of every input (base id and digest, jar
-    sha256, Dockerfile, config, static labels). When the registry holds the content tag and
+    sha256, Dockerfile, config, static labels, and each artifact's place and sha256). When the registry holds the content tag and
     I(readable_tag) points to the same manifest, nothing is built or pushed (C(changed=false)).
   - The registry is checked (reachable, credentials accepted) before anything is built.
     The readable tag is set with a manifest PUT, so both tags always share one digest.
@@ -107,9 +107,48 @@ options:
     type: str
     default: unix:///var/run/docker.sock
   timeout:
-    description: Seconds for registry requests (the engine gets at least 600).
+    description: Seconds for registry and Maven repository requests (the engine gets at least 600).
     type: int
     default: 30
+  flink_version:
+    description:
+      - Flink version of the image. Artifacts of C(org.apache.flink) built for another version are
+        refused (core artifacts carry the version, connectors C(<own>-<flink minor>)).
+      - Required when any artifact is given.
+    type: str
+  job_jars:
+    description:
+      - The user's job jars, copied to C(/opt/flink/usrlib/). Each is a dict with I(path) (a local
+        file) or I(coordinates) (C(group:artifact:version[:classifier]) in I(maven_repository_url)),
+        an optional pinned I(sha256) and an optional file I(name) in the image.
+      - A string is shorthand, a path when it ends in C(.jar), else coordinates.
+    type: list
+    elements: raw
+    default: []
+  lib_jars:
+    description:
+      - Library jars (connectors, formats) by Maven coordinates, copied to C(/opt/flink/lib/).
+        Dicts with I(coordinates), optional I(sha256) and I(name), or coordinates strings.
+    type: list
+    elements: raw
+    default: []
+  plugins:
+    description:
+      - Flink plugins (filesystems) by Maven coordinates, copied to C(/opt/flink/plugins/<plugin>/);
+        I(plugin) defaults to the artifact id without C(flink-) (C(flink-s3-fs-presto) -> C(s3-fs-presto)).
+    type: list
+    elements: raw
+    default: []
+  maven_repository_url:
+    description: Maven repository (Maven 2 layout) the coordinates are fetched from.
+    type: str
+    default: https://repo1.maven.org/maven2
+  artifact_cache_dir:
+    description:
+      - Download cache, by sha256. Every artifact is verified against its pinned I(sha256), else the
+        repository's C(.sha512), else its C(.sha1), before it is kept. Filled in check mode too (the
+        content tag needs each sha256); filling it is not reported as a change.
+    type: path
 requirements:
   - docker (Python SDK) >= 7
 attributes:
@@ -178,6 +217,16 @@ jar_sha256:
   description: sha256 of the HA jar in the image.
   returned: success
   type: str
+artifacts:
+  description: The user's artifacts in the image (kind, source, dest, sha256, checked).
+  returned: success
+  type: list
+  elements: dict
+downloads:
+  description: Artifacts downloaded into the cache by this run.
+  returned: success
+  type: list
+  elements: str
 actions:
   description: What the module did, or would do in check mode.
   returned: always
@@ -215,6 +264,12 @@ def argspec():
         nocache=dict(type="bool", default=False),
         docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
         timeout=dict(type="int", default=30),
+        flink_version=dict(type="str"),
+        job_jars=dict(type="list", elements="raw", default=[]),
+        lib_jars=dict(type="list", elements="raw", default=[]),
+        plugins=dict(type="list", elements="raw", default=[]),
+        maven_repository_url=dict(type="str", default="https://repo1.maven.org/maven2"),
+        artifact_cache_dir=dict(type="path"),
     )
 
 

@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
-"""Build the flinkfleet Flink image (base + HA jar + Prometheus reporter) and push it.
+"""Build the flinkfleet Flink image (base + HA jar + Prometheus reporter + the user's job jars,
+libraries and plugins) and push it.
 
 Idempotence is a lookup, not a guess: the image's identity is a sha256 over every input
 (base image id and digest, HA jar sha256, the generated Dockerfile, the baked configuration,
-the static labels). That digest names the content tag. When the registry already holds the
-content tag and the readable tag points to the same manifest, nothing is built or pushed.
+the static labels, each artifact's place in the image and sha256). That digest names the
+content tag. When the registry already holds the content tag and the readable tag points to
+the same manifest, nothing is built or pushed.
 
 The registry is checked (reachable, credentials accepted) before anything is built, so a bad
 registry or password fails fast with nothing pushed. The password only ever travels in an
@@ -20,10 +22,12 @@ import json
 import os
 import re
 import tarfile
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from ansible.module_utils import _flink_artifacts as artifacts
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 from ansible.module_utils._flinkfleet_files import file_sha256, write_atomically
 
@@ -201,8 +205,13 @@ class Registry:
         return head.get("Docker-Content-Digest") or head.get("docker-content-digest")
 
 
-def render_dockerfile(base_from, jar_name, config, uid, gid, expose):
-    """The Dockerfile of the flinkfleet image. Exec-form RUN, so no value is shell-parsed."""
+def render_dockerfile(base_from, jar_name, config, uid, gid, expose, extra=()):
+    """The Dockerfile of the flinkfleet image. Exec-form RUN, so no value is shell-parsed.
+
+    `extra` are the user's artifacts (dicts with context name `src` and image path `dest`),
+    one COPY each in the order given: job jars to usrlib/, libraries to lib/, plugins to
+    plugins/<name>/, where Flink loads them.
+    """
     parser = ["/opt/flink/bin/config-parser-utils.sh", "/opt/flink/conf", "/opt/flink/bin", "/opt/flink/lib"]
     for key in sorted(config):
         parser += ["-D", "%s=%s" % (key, config[key])]
@@ -211,6 +220,9 @@ def render_dockerfile(base_from, jar_name, config, uid, gid, expose):
         "FROM %s" % base_from,
         "USER root",
         "COPY --chown=%d:%d %s %s/%s" % (uid, gid, jar_name, FLINK_LIB, jar_name),
+    ]
+    lines += ["COPY --chown=%d:%d %s %s" % (uid, gid, item["src"], item["dest"]) for item in extra]
+    lines += [
         # The Prometheus reporter is a Flink plugin: it must be in plugins/, not lib/.
         'RUN ["/bin/sh", "-ec", "ls %s/*.jar >/dev/null; chmod 0644 %s/%s"]' % (PROM_PLUGIN_DIR, FLINK_LIB, jar_name),
         "RUN %s" % json.dumps(parser),
@@ -222,21 +234,33 @@ def render_dockerfile(base_from, jar_name, config, uid, gid, expose):
     return "\n".join(lines) + "\n"
 
 
-def build_context(dockerfile, jar_path, jar_name):
-    buffer = io.BytesIO()
+def _add_file(archive, path, arcname):
+    info = archive.gettarinfo(path, arcname=arcname)
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mtime = 0
+    info.mode = 0o644
+    with open(path, "rb") as handle:
+        archive.addfile(info, handle)
+
+
+def build_context(dockerfile, jar_path, jar_name, extra=()):
+    """The build context as a tar: Dockerfile, HA jar, and the artifacts (dicts with `file`
+    on this machine and `src` in the context). A temp file, not memory: plugin jars reach
+    100 MB."""
+    buffer = tempfile.TemporaryFile()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         data = dockerfile.encode("utf-8")
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(data)
         info.mode = 0o644
         archive.addfile(info, io.BytesIO(data))
-        info = archive.gettarinfo(jar_path, arcname=jar_name)
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        info.mtime = 0
-        info.mode = 0o644
-        with open(jar_path, "rb") as handle:
-            archive.addfile(info, handle)
+        _add_file(archive, jar_path, jar_name)
+        added = set()
+        for item in extra:
+            if item["src"] not in added:
+                _add_file(archive, item["file"], item["src"])
+                added.add(item["src"])
     buffer.seek(0)
     return buffer
 
@@ -248,7 +272,7 @@ def inputs_digest(inputs):
 class FlinkImageBuilder:
     """Build, tag and push the image unless the registry already has exactly it."""
 
-    def __init__(self, params, check_mode=False, client=None, registry=None):
+    def __init__(self, params, check_mode=False, client=None, registry=None, fetch=None):
         self.p = params
         self.check_mode = check_mode
         self.password = params.get("registry_password") or ""
@@ -266,6 +290,18 @@ class FlinkImageBuilder:
                 "HA jar %s has sha256 %s, not the expected %s" % (params["jar_path"], actual, params["jar_sha256"])
             )
         self.jar_sha256 = actual
+        # The user's artifacts: malformed input and another Flink version's artifacts fail
+        # here, before the registry, the engine or the network is asked anything.
+        self.artifacts = artifacts.plan_artifacts(
+            params.get("job_jars"), params.get("lib_jars"), params.get("plugins"),
+            params.get("flink_version") or "", params.get("maven_repository_url") or artifacts.MAVEN_CENTRAL,
+        )
+        if self.artifacts and not params.get("flink_version"):
+            raise FlinkImageError("flink_version is needed to check the artifacts against the image's Flink")
+        self.resolver = artifacts.ArtifactResolver(params.get("artifact_cache_dir") or "", params.get("timeout", 30),
+                                                   fetch=fetch)
+        if self.artifacts and not params.get("artifact_cache_dir"):
+            raise FlinkImageError("artifact_cache_dir is needed to fetch the artifacts")
         self.registry = registry
         if self.registry is None and params.get("push"):
             self.registry = Registry(params["registry"], params.get("registry_username"), self.password,
@@ -350,9 +386,13 @@ class FlinkImageBuilder:
         return base
 
     def plan(self):
+        # Every artifact is fetched and verified (into the cache, also in check mode: the
+        # content tag needs its sha256) before the base is chosen and anything is built.
+        resolved = self.resolver.resolve_all(self.artifacts)
+        extra = [dict(src=artifacts.context_name(e), dest=e["dest"], file=e["file"]) for e in resolved]
         base = self._base()
         dockerfile = render_dockerfile(base["from"], self.jar_name, self.p["config"], self.p["uid"], self.p["gid"],
-                                       self.p["expose"])
+                                       self.p["expose"], extra)
         static_labels = dict(self.p.get("labels") or {})
         inputs = {
             "base_id": base["id"],
@@ -363,6 +403,9 @@ class FlinkImageBuilder:
             "config": self.p["config"],
             "labels": static_labels,
         }
+        if resolved:
+            # Only with artifacts: images without any keep the content tag they had.
+            inputs["artifacts"] = artifacts.tag_inputs(resolved)
         digest = inputs_digest(inputs)
         content_tag = "sha256-%s" % digest[:32]
         labels = dict(static_labels)
@@ -377,7 +420,7 @@ class FlinkImageBuilder:
         })
         labels.update(self.p.get("provenance_labels") or {})
         return {"base": base, "dockerfile": dockerfile, "inputs_sha256": digest, "content_tag": content_tag,
-                "labels": labels}
+                "labels": labels, "extra": extra, "artifacts": artifacts.record(resolved)}
 
     def run(self):
         self.base_actions = []
@@ -402,6 +445,8 @@ class FlinkImageBuilder:
             "jar_sha256": result["jar_sha256"],
             "inputs_sha256": result["inputs_sha256"],
         }
+        if result["artifacts"]:
+            record["artifacts"] = result["artifacts"]
         record.update(self.p.get("record_extra") or {})
         text = json.dumps(record, indent=2, sort_keys=True) + "\n"
         path = self.p["record_path"]
@@ -434,6 +479,9 @@ class FlinkImageBuilder:
             "base": plan["base"],
             "labels": plan["labels"],
             "jar_sha256": self.jar_sha256,
+            "artifacts": plan["artifacts"],
+            # Filling the download cache is not a change of the image or the registry.
+            "downloads": list(self.resolver.downloads),
             "digest": None,
             "image_id": None,
         }
@@ -490,7 +538,7 @@ class FlinkImageBuilder:
             return None
 
     def _build(self, plan, tag):
-        context = build_context(plan["dockerfile"], self.p["jar_path"], self.jar_name)
+        context = build_context(plan["dockerfile"], self.p["jar_path"], self.jar_name, plan["extra"])
         log = []
         try:
             stream = self._docker().api.build(
@@ -507,6 +555,8 @@ class FlinkImageBuilder:
                     )
         except docker.errors.APIError as exc:
             raise FlinkImageError("Building %s:%s failed: %s" % (self.name, tag, exc), build_log_tail=log[-20:]) from None
+        finally:
+            context.close()
         return self._docker().images.get("%s:%s" % (self.name, tag))
 
     def _push(self, tag):

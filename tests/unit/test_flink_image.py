@@ -182,6 +182,8 @@ class FakeEngine:
                 return {"Descriptor": {"digest": engine.remote[ref]}}
 
             def build(self, **kwargs):
+                # The context is a temp file closed after the build: keep its bytes.
+                kwargs["context"] = kwargs["fileobj"].read()
                 engine.builds.append(kwargs)
                 engine.store[kwargs["tag"]] = FakeImage("sha256:" + "c" * 64, [kwargs["tag"]], labels=kwargs["labels"])
                 return iter([{"stream": "Step 1/8 : FROM x\n"}, {"stream": "Successfully built c\n"}])
@@ -380,7 +382,7 @@ def test_pulled_base_is_pinned_by_digest(registry, jar):
     engine.store["flink:2.3.0-java17"] = FakeImage("sha256:" + "f" * 64, repo_digests=["flink@sha256:" + "1" * 64])
     result = run(params(registry.address, jar, base_image="flink:2.3.0-java17"), engine)
     assert result["base"]["from"] == "flink@sha256:" + "1" * 64
-    assert "FROM flink@sha256:" + "1" * 64 in engine.builds[0]["fileobj"].getvalue().decode("utf-8", "replace")
+    assert "FROM flink@sha256:" + "1" * 64 in engine.builds[0]["context"].decode("utf-8", "replace")
 
 
 def test_dockerfile():
@@ -458,7 +460,7 @@ def test_auto_uses_the_official_base_when_it_can_be_pulled(registry, jar):
     assert engine.pulls == [OFFICIAL]
     assert result["base"]["source"] == "official"
     assert result["base"]["from"] == "flink@sha256:" + "7" * 64
-    assert "FROM flink@sha256:" + "7" * 64 in engine.builds[0]["fileobj"].getvalue().decode("utf-8", "replace")
+    assert "FROM flink@sha256:" + "7" * 64 in engine.builds[0]["context"].decode("utf-8", "replace")
     again = run(params(registry.address, jar, base_source="auto", base_official=OFFICIAL), engine)
     assert again["changed"] is False and len(engine.pulls) == 1, "a present official image is not pulled again"
 
@@ -483,3 +485,166 @@ def test_missing_password_says_so(registry, jar):
     with pytest.raises(fi.RegistryAuthError) as info:
         run(params(registry.address, jar, registry_password=None), FakeEngine(registry))
     assert "No password was given" in info.value.msg and registry.address in info.value.msg
+
+
+# The user's artifacts (job jars, libraries, plugins): see also module_utils/test_flink_artifacts.py.
+AVRO_URL = "https://repo1.maven.org/maven2/org/apache/flink/flink-avro/2.3.0/flink-avro-2.3.0.jar"
+S3_URL = "https://repo1.maven.org/maven2/org/apache/flink/flink-s3-fs-hadoop/2.3.0/flink-s3-fs-hadoop-2.3.0.jar"
+
+
+class FakeFetch:
+    """Stands in for open_url: URL -> bytes, HTTP 404 for anything else; counts requests."""
+
+    def __init__(self, files):
+        self.files = dict(files)
+        for url, body in files.items():
+            self.files[url + ".sha1"] = hashlib.sha1(body).hexdigest().encode()
+        self.urls = []
+
+    def __call__(self, url, timeout):
+        import io
+        import urllib.error
+
+        self.urls.append(url)
+        if url not in self.files:
+            raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
+        return io.BytesIO(self.files[url])
+
+
+@pytest.fixture()
+def user_artifacts(tmp_path):
+    job = tmp_path / "my-job.jar"
+    job.write_bytes(b"PK job " * 1000)
+    fetch = FakeFetch({AVRO_URL: b"PK avro", S3_URL: b"PK s3"})
+    overrides = {
+        "flink_version": "2.3.0",
+        "job_jars": [str(job)],
+        "lib_jars": ["org.apache.flink:flink-avro:2.3.0"],
+        "plugins": ["org.apache.flink:flink-s3-fs-hadoop:2.3.0"],
+        "artifact_cache_dir": str(tmp_path / "cache"),
+    }
+    return {"job": job, "fetch": fetch, "overrides": overrides}
+
+
+def run_with(p, engine, fetch, check_mode=False):
+    return fi.FlinkImageBuilder(p, check_mode=check_mode, client=engine, fetch=fetch).run()
+
+
+def context_members(build):
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(build["context"])) as archive:
+        return {m.name: archive.extractfile(m).read() for m in archive.getmembers()}
+
+
+def test_artifacts_are_copied_where_flink_loads_them(registry, jar, user_artifacts):
+    engine = FakeEngine(registry)
+    result = run_with(params(registry.address, jar, **user_artifacts["overrides"]), engine, user_artifacts["fetch"])
+    assert len(engine.builds) == 1
+    members = context_members(engine.builds[0])
+    lines = members["Dockerfile"].decode().splitlines()
+    expected = {
+        "/opt/flink/usrlib/my-job.jar": user_artifacts["job"].read_bytes(),
+        "/opt/flink/lib/flink-avro-2.3.0.jar": b"PK avro",
+        "/opt/flink/plugins/s3-fs-hadoop/flink-s3-fs-hadoop-2.3.0.jar": b"PK s3",
+    }
+    for dest, body in expected.items():
+        src = "artifacts/" + hashlib.sha256(body).hexdigest()
+        assert "COPY --chown=9999:9999 %s %s" % (src, dest) in lines
+        assert members[src] == body
+    assert {a["dest"]: a["sha256"] for a in result["artifacts"]} == {
+        d: hashlib.sha256(b).hexdigest() for d, b in expected.items()}
+    inputs = json.loads(engine.builds[0]["labels"]["io.flinkfleet.inputs"])
+    assert len(inputs["artifacts"]) == 3
+
+
+def test_rerun_with_artifacts_does_nothing_and_fetches_nothing(registry, jar, user_artifacts):
+    p = params(registry.address, jar, **user_artifacts["overrides"])
+    first = run_with(p, FakeEngine(registry), user_artifacts["fetch"])
+    assert len(first["downloads"]) == 2
+    user_artifacts["fetch"].urls.clear()
+    engine = FakeEngine(registry)
+    second = run_with(p, engine, user_artifacts["fetch"])
+    assert second["changed"] is False and second["actions"] == [] and second["downloads"] == []
+    assert second["content_tag"] == first["content_tag"]
+    assert engine.builds == [] and user_artifacts["fetch"].urls == []
+
+
+@pytest.mark.parametrize("change", ["job jar", "lib jar", "plugin dir", "no artifacts"])
+def test_each_artifact_is_part_of_the_content_tag(registry, jar, user_artifacts, change):
+    p = params(registry.address, jar, **user_artifacts["overrides"])
+    first = run_with(p, FakeEngine(registry), user_artifacts["fetch"])
+    if change == "job jar":
+        user_artifacts["job"].write_bytes(b"PK job v2")
+    elif change == "lib jar":
+        p["lib_jars"] = [{"coordinates": "org.apache.flink:flink-avro:2.3.0", "name": "avro.jar"}]
+    elif change == "plugin dir":
+        p["plugins"] = [{"coordinates": "org.apache.flink:flink-s3-fs-hadoop:2.3.0", "plugin": "s3"}]
+    else:
+        p = params(registry.address, jar)
+    second = run_with(p, FakeEngine(registry), user_artifacts["fetch"])
+    assert second["changed"] is True and second["content_tag"] != first["content_tag"]
+
+
+def test_without_artifacts_the_content_tag_is_the_one_from_before(registry, jar):
+    """Images of users without artifacts keep their tag: the inputs have no artifacts key."""
+    result = run(params(registry.address, jar), FakeEngine(registry))
+    inputs = {
+        "base_id": "sha256:" + "b" * 64, "base_digest": None, "jar_sha256": hashlib.sha256(b"PK fake jar").hexdigest(),
+        "jar_name": os.path.basename(jar), "config": params(registry.address, jar)["config"],
+        "labels": {"org.opencontainers.image.version": "2.3.0"},
+        "dockerfile_sha256": fi.sha256_text(fi.render_dockerfile("sha256:" + "b" * 64, os.path.basename(jar),
+                                                                 params(registry.address, jar)["config"], 9999, 9999,
+                                                                 [9249])),
+    }
+    assert result["inputs_sha256"] == fi.inputs_digest(inputs)
+
+
+@pytest.mark.parametrize("case,message", [
+    ("nonexistent", "org.apache.flink:flink-nothing:2.3.0 does not exist in the repository (HTTP 404"),
+    ("mismatch", "Checksum mismatch for org.apache.flink:flink-avro:2.3.0: sha256 is"),
+    ("wrong flink", "org.apache.flink:flink-s3-fs-hadoop:2.2.0 does not fit this image: it is Flink 2.2.0"),
+])
+def test_bad_artifacts_fail_before_anything_is_built_or_pushed(registry, jar, user_artifacts, case, message):
+    p = params(registry.address, jar, **user_artifacts["overrides"])
+    first = run_with(p, FakeEngine(registry), user_artifacts["fetch"])
+    before = dict(registry.manifests)
+    if case == "nonexistent":
+        p["lib_jars"] = ["org.apache.flink:flink-nothing:2.3.0"]
+    elif case == "mismatch":
+        p["lib_jars"] = [{"coordinates": "org.apache.flink:flink-avro:2.3.0", "sha256": "0" * 64}]
+    else:
+        p["plugins"] = ["org.apache.flink:flink-s3-fs-hadoop:2.2.0"]
+    engine = FakeEngine(registry)
+    with pytest.raises(fi.FlinkfleetError) as info:
+        run_with(p, engine, user_artifacts["fetch"])
+    assert message in info.value.msg
+    assert engine.builds == [] and engine.pushes == []
+    assert registry.manifests == before and first["content_tag"]
+
+
+def test_module_takes_artifact_lists_and_refuses_another_flink_version_first(registry, jar, tmp_path):
+    out, _ = run_module({"base_image": "flinkfleet/flink:2.3.0-java17-local", "jar_path": jar,
+                         "registry": registry.address, "repository": "flinkfleet/flink",
+                         "registry_username": USER, "registry_password": SECRET, "flink_version": "2.3.0",
+                         "job_jars": [{"path": jar, "name": "job.jar"}],
+                         "lib_jars": ["org.apache.flink:flink-avro:2.3.0"],
+                         "plugins": [{"coordinates": "org.apache.flink:flink-s3-fs-presto:2.2.0"}],
+                         "artifact_cache_dir": str(tmp_path / "cache")})
+    assert out["failed"] is True
+    assert out["msg"].startswith("org.apache.flink:flink-s3-fs-presto:2.2.0 does not fit this image: it is Flink 2.2.0")
+    assert out["artifact"] == "org.apache.flink:flink-s3-fs-presto:2.2.0"
+    assert registry.requests == [], "refused before the registry was asked anything"
+
+
+def test_check_mode_with_artifacts_fills_the_cache_and_changes_nothing(registry, jar, user_artifacts):
+    p = params(registry.address, jar, **user_artifacts["overrides"])
+    engine = FakeEngine(registry)
+    planned = run_with(p, engine, user_artifacts["fetch"], check_mode=True)
+    assert planned["changed"] is True and engine.builds == [] and registry.manifests == {}
+    assert len(planned["downloads"]) == 2, "check mode needs each sha256 for the content tag"
+    user_artifacts["fetch"].urls.clear()
+    built = run_with(p, FakeEngine(registry), user_artifacts["fetch"])
+    assert built["content_tag"] == planned["content_tag"]
+    assert user_artifacts["fetch"].urls == [] and built["downloads"] == []

@@ -188,3 +188,22 @@ def test_jar_and_image_for_different_flink_versions(unchanged, password):
     assert rc != 0
     assert "built for Flink 2.3.0 but the image is Flink 2.2.0" in fatal_message(out)
     assert password not in out
+
+
+# The user's artifacts (issue 14): each bad one fails before anything is built, naming it, and
+# the image and tags of the last good build stay as they were (the `unchanged` fixture).
+@pytest.mark.parametrize("extra,message", [
+    ({"flink_image_lib_jars": ["org.apache.flink:flink-sql-avro-nonexistent:2.3.0"]},
+     "org.apache.flink:flink-sql-avro-nonexistent:2.3.0 does not exist in the repository (HTTP 404"),
+    ({"flink_image_lib_jars": [{"coordinates": "org.apache.flink:flink-sql-avro:2.3.0", "sha256": "0" * 64}]},
+     "Checksum mismatch for org.apache.flink:flink-sql-avro:2.3.0: sha256 is"),
+    ({"flink_image_plugins": ["org.apache.flink:flink-s3-fs-hadoop:2.2.0"]},
+     "org.apache.flink:flink-s3-fs-hadoop:2.2.0 does not fit this image: it is Flink 2.2.0, the image is Flink 2.3.0"),
+], ids=["nonexistent coordinates", "checksum mismatch", "wrong flink version"])
+def test_bad_artifact_fails_naming_it(unchanged, password, extra, message):
+    rc, out = playbook("-e", json.dumps(extra))
+    assert rc != 0
+    fatal = fatal_message(out)
+    assert message in fatal, fatal[:1500]
+    assert "Nothing was built or pushed" in fatal
+    assert password not in out

@@ -146,6 +146,59 @@ def test_jar_in_the_image_has_the_reported_sha256(engine, pulled, record):
     assert digest == record["jar_sha256"]
 
 
+# The user's artifacts (inventory/group_vars/all.yml): where Flink loads each from.
+JOB_SHA256 = "15c1e137f2c2c94398e27abc4060a03b6bde10bf9fac15e8f70c02320b202f18"
+ARTIFACT_DESTS = {
+    "/opt/flink/usrlib/user-job.jar": "job",
+    "/opt/flink/lib/flink-sql-avro-2.3.0.jar": "lib",
+    "/opt/flink/plugins/s3-fs-hadoop/flink-s3-fs-hadoop-2.3.0.jar": "plugin",
+}
+
+
+def read_from_image(engine, image, path):
+    container = engine.containers.create(image.id, ["help"])
+    try:
+        stream, stat = container.get_archive(path)
+        archive = tarfile.open(fileobj=io.BytesIO(b"".join(stream)))
+        member = archive.getmembers()[0]
+        return archive.extractfile(member).read(), member
+    finally:
+        container.remove(force=True)
+
+
+def test_record_lists_the_users_artifacts(record):
+    assert {a["dest"]: a["kind"] for a in record["artifacts"]} == ARTIFACT_DESTS
+    by_dest = {a["dest"]: a for a in record["artifacts"]}
+    assert by_dest["/opt/flink/usrlib/user-job.jar"]["sha256"] == JOB_SHA256
+    assert by_dest["/opt/flink/lib/flink-sql-avro-2.3.0.jar"]["source"] == "org.apache.flink:flink-sql-avro:2.3.0"
+    # Downloads were verified against Maven Central's .sha1 (it has no .sha512 for these).
+    assert all(a["checked"].startswith("sha1 ") for a in record["artifacts"] if a["kind"] != "job")
+
+
+@pytest.mark.parametrize("dest", sorted(ARTIFACT_DESTS))
+def test_artifact_is_where_flink_loads_it_with_its_checksum(engine, pulled, record, dest):
+    expected = {a["dest"]: a["sha256"] for a in record["artifacts"]}[dest]
+    data, member = read_from_image(engine, pulled, dest)
+    assert hashlib.sha256(data).hexdigest() == expected
+    assert member.mode & 0o444 == 0o444, "the flink user must be able to read %s" % dest
+    if ARTIFACT_DESTS[dest] == "job":
+        assert len(data) > 5 * 1024 * 1024
+    # The content tag covers it: the pushed image's inputs name this file and sha256.
+    inputs = json.loads(pulled.labels["io.flinkfleet.inputs"])
+    assert {"dest": dest, "sha256": expected} in inputs["artifacts"]
+
+
+def test_downloads_are_cached_by_checksum(record):
+    cache = os.path.join(STATE, "artifacts", "sha256")
+    names = set(os.listdir(cache))
+    for artifact in record["artifacts"]:
+        if artifact["kind"] != "job":
+            assert artifact["sha256"] in names
+            with open(os.path.join(cache, artifact["sha256"]), "rb") as handle:
+                assert hashlib.sha256(handle.read()).hexdigest() == artifact["sha256"]
+    assert not [n for n in names if n.startswith(".part-")], "a half download was left behind"
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
