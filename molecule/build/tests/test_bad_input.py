@@ -164,22 +164,15 @@ def test_maven_compile_error(unchanged, password, tmp_path):
     assert password not in out
 
 
-def docker_hub_reachable():
-    try:
-        socket.getaddrinfo("registry-1.docker.io", 443)
-        return True
-    except OSError:
-        return False
+# The official base forced, named so that no registry anywhere serves it (a reserved .invalid
+# host, RFC 2606): the pull fails on every machine, with or without Docker Hub, so the test never skips.
+UNPULLABLE_OFFICIAL = "registry.flinkfleet.invalid/library/flink:2.3.0-java17"
 
 
-# Its premise is that the official image cannot be pulled: true here (no Docker Hub; the name
-# does not even resolve), so it runs and must pass. Only where Docker Hub resolves is it skipped,
-# because there the forced official base would be pulled and the error could not happen.
-@pytest.mark.skipif(docker_hub_reachable(), reason="Docker Hub is reachable: the official base would be pulled")
 def test_official_base_forced_but_not_pullable(unchanged, password):
-    rc, out = playbook("-e", "flink_image_base_source=official")
+    rc, out = playbook("-e", "flink_image_base_source=official", "-e", "flink_image_base_official=" + UNPULLABLE_OFFICIAL)
     assert rc != 0
-    assert "flink_image_base_source is 'official' but flink:2.3.0-java17 cannot be pulled" in fatal_message(out)
+    assert "flink_image_base_source is 'official' but %s cannot be pulled" % UNPULLABLE_OFFICIAL in fatal_message(out)
     assert password not in out
 
 
