@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """Filters that read the HA plugin's metrics back from Prometheus's HTTP API.
 
-- ``prometheus_ha_view``: an instant query's answer (``/api/v1/query`` JSON, a vector of the
-  JobManagers' ``flinkfleet_ha_*``, ``up`` and ``flink_jobmanager_numRunningJobs`` series) to
+- ``prometheus_ha_view``: an instant query's answer (``/api/v1/query`` JSON: a vector, or a
+  matrix from a range selector such as ``{...}[15s]``, of which each series' newest sample counts)
+  of the JobManagers' ``flinkfleet_ha_*``, ``up`` and ``flink_jobmanager_numRunningJobs`` series, to
   ``{pod: {leader, epoch, lock_waiting, failovers_total, running_jobs, up: {port_name: 0|1}}}``.
 - ``prometheus_ha_differences``: how that view differs from a direct scrape of the same pods
   (``{pod: {leader, epoch, lock_waiting, failovers_total, ...}}``), as sentences; empty when
@@ -36,8 +37,9 @@ def prometheus_ha_view(answer):
     if not isinstance(answer, dict) or answer.get("status") != "success":
         raise AnsibleFilterError("prometheus_ha_view: not a successful query answer: %r" % (answer,))
     data = answer.get("data") or {}
-    if data.get("resultType") != "vector":
-        raise AnsibleFilterError("prometheus_ha_view: expected a vector, got %r" % data.get("resultType"))
+    kind = data.get("resultType")
+    if kind not in ("vector", "matrix"):
+        raise AnsibleFilterError("prometheus_ha_view: expected a vector or a matrix, got %r" % kind)
     view = {}
     for series in data.get("result") or []:
         metric = series.get("metric") or {}
@@ -46,7 +48,12 @@ def prometheus_ha_view(answer):
             continue
         entry = view.setdefault(pod, {"up": {}})
         name = metric.get("__name__")
-        value = _number(series["value"][1])
+        if kind == "vector":
+            value = _number(series["value"][1])
+        elif series.get("values"):
+            value = _number(max(series["values"], key=lambda sample: sample[0])[1])
+        else:
+            continue
         if name == "up":
             entry["up"][metric.get("port_name", "")] = value
         elif name in SERIES:

@@ -44,8 +44,18 @@ def test_view_skips_series_without_pod_and_unknown_names():
     assert view == {"p": {"up": {}}}
 
 
+def test_view_of_a_matrix_takes_each_series_newest_sample():
+    # A range selector ({...}[15s]) returns only series scraped within the window, with their
+    # samples; a series of an earlier Prometheus process or target has none and is left out.
+    matrix = {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "flinkfleet_ha_epoch", "pod": "p"}, "values": [[10, "3"], [20, "4"], [15, "3"]]},
+        {"metric": {"__name__": "up", "pod": "p", "port_name": "ha-metrics"}, "values": [[20, "1"]]},
+        {"metric": {"__name__": "flinkfleet_ha_leader", "pod": "q"}, "values": []}]}}
+    assert prometheus_ha_view(matrix) == {"p": {"epoch": 4, "up": {"ha-metrics": 1}}, "q": {"up": {}}}
+
+
 @pytest.mark.parametrize("bad", [None, {"status": "error", "error": "parse error"},
-                                 {"status": "success", "data": {"resultType": "matrix", "result": []}}])
+                                 {"status": "success", "data": {"resultType": "scalar", "result": [0, "1"]}}])
 def test_view_refuses_what_is_not_an_instant_vector(bad):
     with pytest.raises(AnsibleFilterError):
         prometheus_ha_view(bad)
