@@ -1,9 +1,12 @@
-"""Verify the Kubernetes testbed through its API: node, registry pulls, storage, DNS, kwok."""
+"""Verify the Kubernetes testbed through its API: node, registry pulls, storage, DNS, kwok, Prometheus."""
 
 import io
+import json
 import os
 import tarfile
 import time
+import urllib.parse
+import urllib.request
 import uuid
 
 import docker
@@ -205,3 +208,54 @@ def test_kwok_contexts_are_distinct():
     with open(KWOK_KUBECONFIG) as handle:
         names = {c["name"] for c in yaml.safe_load(handle).get("contexts") or []}
     assert {"kwok-fleet-%d" % i for i in range(1, KWOK_CLUSTERS + 1)} <= names
+
+
+PROMETHEUS = "http://127.0.0.1:9090"
+
+
+def _prometheus_query(query):
+    url = "%s/api/v1/query?%s" % (PROMETHEUS, urllib.parse.urlencode({"query": query}))
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)["data"]["result"]
+
+
+def _prometheus_targets(state):
+    with urllib.request.urlopen("%s/api/v1/targets?state=%s" % (PROMETHEUS, state), timeout=10) as response:
+        return json.load(response)["data"]["%sTargets" % state]
+
+
+def _metrics_pod(name, annotated):
+    """busybox httpd serving probe_value 42 on a port named metrics and on one named rpc."""
+    script = ("mkdir -p /www && echo 'probe_value 42' > /www/metrics && httpd -p 9249 -h /www"
+              " && httpd -f -p 6123 -h /www")
+    container = client.V1Container(
+        name="main", image=HELPER_IMAGE, image_pull_policy="Never", command=["sh", "-c", script],
+        ports=[client.V1ContainerPort(container_port=9249, name="metrics"),
+               client.V1ContainerPort(container_port=6123, name="rpc")])
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, annotations={"prometheus.io/scrape": "true"} if annotated else None),
+        spec=client.V1PodSpec(containers=[container], termination_grace_period_seconds=1))
+
+
+def test_prometheus_scrapes_annotated_pods_on_named_metrics_ports(api, namespace):
+    """roles/prometheus: pod discovery, then the relabelling keeps annotated pods' ports named
+    metrics or ha-metrics; the rpc port and the unannotated pod are not scraped."""
+    for name, annotated in (("prom-probe", True), ("prom-unannotated", False)):
+        api.create_namespaced_pod(namespace, _metrics_pod(name, annotated))
+    for name in ("prom-probe", "prom-unannotated"):
+        _wait(lambda: _phase(api, namespace, name) == "Running", 120, "%s to run" % name)
+    # Every port of both pods discovered (kept or dropped), then: only the probe's metrics port kept.
+    def discovered(state):
+        return sorted((t["discoveredLabels"]["__meta_kubernetes_pod_name"],
+                       t["discoveredLabels"]["__meta_kubernetes_pod_container_port_name"])
+                      for t in _prometheus_targets(state)
+                      if t["discoveredLabels"].get("__meta_kubernetes_namespace") == namespace)
+    _wait(lambda: len(discovered("active") + discovered("dropped")) == 4, 120, "Prometheus to discover both pods")
+    assert discovered("active") == [("prom-probe", "metrics")]
+    assert discovered("dropped") == [("prom-probe", "rpc"), ("prom-unannotated", "metrics"), ("prom-unannotated", "rpc")]
+    selector = '{namespace="%s"}' % namespace
+    found = _wait(lambda: _prometheus_query("probe_value" + selector), 120, "Prometheus to scrape prom-probe")
+    assert [(s["metric"]["pod"], s["metric"]["port_name"], s["value"][1]) for s in found] == [
+        ("prom-probe", "metrics", "42")]
+    targets = [(s["metric"]["pod"], s["metric"]["port_name"]) for s in _prometheus_query("up" + selector)]
+    assert targets == [("prom-probe", "metrics")]
