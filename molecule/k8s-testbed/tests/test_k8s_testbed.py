@@ -245,11 +245,14 @@ def test_prometheus_scrapes_annotated_pods_on_named_metrics_ports(api, namespace
     for name in ("prom-probe", "prom-unannotated"):
         _wait(lambda: _phase(api, namespace, name) == "Running", 120, "%s to run" % name)
     # Every port of both pods discovered (kept or dropped), then: only the probe's metrics port kept.
+    # Only these two pods count: the namespace holds the other tests' pods too, and Prometheus
+    # leaves out a label whose value is empty (an unnamed port has no port-name label).
     def discovered(state):
-        return sorted((t["discoveredLabels"]["__meta_kubernetes_pod_name"],
-                       t["discoveredLabels"]["__meta_kubernetes_pod_container_port_name"])
-                      for t in _prometheus_targets(state)
-                      if t["discoveredLabels"].get("__meta_kubernetes_namespace") == namespace)
+        labels = [t["discoveredLabels"] for t in _prometheus_targets(state)]
+        return sorted((found["__meta_kubernetes_pod_name"], found.get("__meta_kubernetes_pod_container_port_name", ""))
+                      for found in labels
+                      if found.get("__meta_kubernetes_namespace") == namespace
+                      and found.get("__meta_kubernetes_pod_name") in ("prom-probe", "prom-unannotated"))
     _wait(lambda: len(discovered("active") + discovered("dropped")) == 4, 120, "Prometheus to discover both pods")
     assert discovered("active") == [("prom-probe", "metrics")]
     assert discovered("dropped") == [("prom-probe", "rpc"), ("prom-unannotated", "metrics"), ("prom-unannotated", "rpc")]
