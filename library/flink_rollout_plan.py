@@ -518,12 +518,10 @@ def check_cluster(params):
 def read_cluster(params):
     """(namespace, StatefulSet, PVC) as the API returns them, None for each that is absent."""
     from ansible.module_utils._flink_kube import json_getter
+    from ansible.module_utils._flink_rollout_plan import read_cluster as read_objects
 
-    get_json = json_getter(kube_client_for(params))
-    namespace = params["namespace"]
-    return (get_json("/api/v1/namespaces/%s" % namespace),
-            get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, params["statefulset"])),
-            get_json("/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (namespace, params["pvc"])))
+    return read_objects(json_getter(kube_client_for(params)), params["namespace"], params["statefulset"],
+                        params["pvc"])
 
 
 def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup, reader=read_cluster,

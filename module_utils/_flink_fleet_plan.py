@@ -20,7 +20,14 @@ import concurrent.futures
 import datetime
 import time
 
-from ansible.module_utils._flink_rollout_plan import outcome, plan, result, revision_digest, summarise_cluster
+from ansible.module_utils._flink_rollout_plan import (
+    outcome,
+    plan,
+    read_cluster,
+    result,
+    revision_digest,
+    summarise_cluster,
+)
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 SETTLED = "settled"
@@ -83,14 +90,10 @@ def settle(request, cluster_api, check_mode=False, clock=time.monotonic):
         if verdict == SETTLED:
             out["result"] = _result(request, locked, check_mode, clock() - started)
         return out
-    except FlinkfleetError as exc:
-        out.pop("result", None)
-        out.update(verdict=ROLL, reason=exc.msg)
-        return out
     except Exception as exc:  # pylint: disable=broad-except
         # This step only ever skips work: whatever went wrong, the wave looks again and reports it.
         out.pop("result", None)
-        out.update(verdict=ROLL, reason="%s: %s" % (type(exc).__name__, exc))
+        out.update(verdict=ROLL, reason=exc.msg if isinstance(exc, FlinkfleetError) else "%s: %s" % (type(exc).__name__, exc))
         return out
     finally:
         if taken:
@@ -124,27 +127,18 @@ class KubeCluster:
     """The Kubernetes side of settle() for one cluster: one API client, as the wave's modules use."""
 
     def __init__(self, request, check_mode=False):
-        from ansible.module_utils._flink_kube import api_client, json_getter
-        from ansible.module_utils._flink_preflight import kubeconfig_target
+        from ansible.module_utils._flink_kube import json_getter
+        from ansible.module_utils._flink_preflight import connect
 
-        context, server = kubeconfig_target(request.get("kubeconfig"), request.get("context"))
         self._request = request
         self._check_mode = check_mode
-        self._client = api_client(request.get("kubeconfig"), context)
-        get_json = json_getter(self._client, timeout=int(request.get("timeout") or 10))
-        try:
-            get_json("/version")
-        except FlinkfleetError as exc:
-            raise FlinkfleetError("Kubernetes API %s (context '%s') is unreachable: %s"
-                                  % (server, context, exc.msg)) from exc
-        self._get_json = get_json
+        self._client, _found = connect(request.get("kubeconfig"), request.get("context"),
+                                       int(request.get("timeout") or 10))
+        self._get_json = json_getter(self._client)
 
     def read(self):
-        namespace = self._request["namespace"]
-        return (self._get_json("/api/v1/namespaces/%s" % namespace),
-                self._get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s"
-                               % (namespace, self._request["statefulset"])),
-                self._get_json("/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (namespace, self._request["pvc"])))
+        return read_cluster(self._get_json, self._request["namespace"], self._request["statefulset"],
+                            self._request["pvc"])
 
     def _store(self):
         from ansible.module_utils._flink_rollout_lock import KubeLeaseStore
@@ -155,7 +149,7 @@ class KubeCluster:
         from ansible.module_utils._flink_rollout_lock import take
 
         take(self._store(), lock["name"], self._request["namespace"], lock["holder"],
-             datetime.datetime.now(datetime.timezone.utc), int(lock.get("seconds") or 900),
+             datetime.datetime.now(datetime.timezone.utc), int(lock["seconds"]),
              break_lock=bool(lock.get("break_lock")), check_mode=self._check_mode)
 
     def release(self, lock):

@@ -44,18 +44,23 @@ def kubeconfig_target(kubeconfig, context=None):
     return name, cluster["server"]
 
 
-def check_cluster(kubeconfig=None, context=None, timeout=10, namespace="", namespace_timeout=300, wait=None):
-    """The API server behind kubeconfig/context answers /version within timeout seconds; with a
-    namespace, also waits while that namespace is still terminating (wait_namespace_usable), in the
-    same module run: a rollout's first look at a cluster costs one process, not two."""
+def connect(kubeconfig=None, context=None, timeout=10):
+    """(API client, {context, server, server_version}) once the API server behind
+    kubeconfig/context answered /version within timeout seconds, else the named error."""
     name, server = kubeconfig_target(kubeconfig, context)
     client = api_client(kubeconfig, name)
-    get_json = json_getter(client, timeout=timeout)
     try:
-        version = get_json("/version") or {}
+        version = json_getter(client, timeout=timeout)("/version") or {}
     except FlinkfleetError as exc:
         raise FlinkfleetError("Kubernetes API %s (context '%s') is unreachable: %s" % (server, name, exc.msg)) from exc
-    result = {"context": name, "server": server, "server_version": version.get("gitVersion", "")}
+    return client, {"context": name, "server": server, "server_version": version.get("gitVersion", "")}
+
+
+def check_cluster(kubeconfig=None, context=None, timeout=10, namespace="", namespace_timeout=300, wait=None):
+    """connect(); with a namespace, also waits while that namespace is still terminating
+    (wait_namespace_usable), in the same module run: a rollout's first look at a cluster costs
+    one process, not two."""
+    client, result = connect(kubeconfig, context, timeout)
     if namespace:
         result.update((wait or wait_namespace_usable)(json_getter(client), namespace, timeout=namespace_timeout))
     return result

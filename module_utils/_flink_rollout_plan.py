@@ -123,6 +123,14 @@ ANN_GATE = "flinkfleet.io/gate"
 ANN_LAST_HEALTHY = "flinkfleet.io/last-healthy"
 
 
+def read_cluster(get_json, namespace, statefulset, pvc):
+    """(namespace, StatefulSet, PVC) as the API returns them (get_json: path -> dict, None when
+    absent): what summarise_cluster() reads."""
+    return (get_json("/api/v1/namespaces/%s" % namespace),
+            get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, statefulset)),
+            get_json("/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (namespace, pvc)))
+
+
 def summarise_cluster(namespace, statefulset, pvc):
     """What runs now, from the namespace, the JobManager StatefulSet and the data PVC as read
     (None when absent): {namespace_exists, current: {exists, image, revision, generation,
