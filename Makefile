@@ -106,6 +106,7 @@ soak: testbed $(TEST_JOB_JAR)
 	$(BIN)/python tests/integration/ha/soak.py
 
 bench-failover: testbed $(TEST_JOB_JAR)
+	$(PLAYBOOK) playbooks/zookeeper.yml
 	$(BIN)/python bench/failover/run.py
 
 bench-build: testbed

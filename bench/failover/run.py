@@ -285,7 +285,7 @@ def main() -> int:
     harness.ensure_jars()
     # Fail before the first backend, not after minutes of measuring the others.
     if "zookeeper" in args.backends.split(",") and not Path("/usr/share/java/zookeeper.jar").exists():
-        print("Debian zookeeper is not installed (apt-get install zookeeper)", file=sys.stderr)
+        print("Debian zookeeper is not installed: make bench-failover installs it (playbooks/zookeeper.yml)", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     results = {
