@@ -262,3 +262,27 @@ def test_prometheus_scrapes_annotated_pods_on_named_metrics_ports(api, namespace
         ("prom-probe", "metrics", "42")]
     targets = [(s["metric"]["pod"], s["metric"]["port_name"]) for s in _prometheus_query("up" + selector)]
     assert targets == [("prom-probe", "metrics")]
+
+
+def test_prometheus_discovers_pods_with_an_identity_that_only_reads_pods(namespace):
+    """roles/prometheus (prometheus_pod_sd_read_only): the discovery endpoint runs with a
+    ServiceAccount token that lists pods and may do nothing else, not with the admin certificate."""
+    path = os.path.join(CACHE, "prometheus", "pod-sd.kubeconfig")
+    with open(os.path.join(CACHE, "prometheus", "pod-sd.pid")) as handle:
+        pid = handle.read().split()[0]
+    with open("/proc/%s/cmdline" % pid, "rb") as handle:
+        argv = handle.read().decode().split("\0")
+    assert "--kubeconfig=" + path in argv, "the running discovery endpoint uses the read-only kubeconfig: %s" % argv
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    with open(path) as handle:
+        user = yaml.safe_load(handle)["users"][0]["user"]
+    assert sorted(user) == ["token"], "the discovery kubeconfig holds a token, not a certificate"
+    core = client.CoreV1Api(config.new_client_from_config(config_file=path))
+    assert core.list_pod_for_all_namespaces(limit=1).items, "the discovery identity lists pods"
+    for refused in (lambda: core.list_namespaced_secret(namespace),
+                    lambda: core.create_namespaced_config_map(namespace, client.V1ConfigMap(
+                        metadata=client.V1ObjectMeta(name="pod-sd-may-not-write"))),
+                    lambda: core.delete_namespaced_pod("no-such-pod", namespace)):
+        with pytest.raises(ApiException) as refusal:
+            refused()
+        assert refusal.value.status == 403, refusal.value
