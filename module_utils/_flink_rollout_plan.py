@@ -134,7 +134,7 @@ def read_cluster(get_json, namespace, statefulset, pvc):
 def summarise_cluster(namespace, statefulset, pvc):
     """What runs now, from the namespace, the JobManager StatefulSet and the data PVC as read
     (None when absent): {namespace_exists, current: {exists, image, revision, generation,
-    restore_path, gate}, last_healthy: the PVC's record or {}}. A record that is not JSON is an
+    restore_path, gate, jobmanagers}, last_healthy: the PVC's record or {}}. A record that is not JSON is an
     error, not a cluster without history."""
     last_healthy = {}
     if pvc is not None:
@@ -146,9 +146,13 @@ def summarise_cluster(namespace, statefulset, pvc):
                 raise RolloutPlanError("The PVC's %s annotation is not JSON: %s" % (ANN_LAST_HEALTHY, text[:200])) \
                     from None
     current = {"exists": statefulset is not None, "image": "", "revision": "", "restore_path": "", "gate": "",
-               "generation": _int(last_healthy.get("generation"), 1) or 1}
+               "generation": _int(last_healthy.get("generation"), 1) or 1, "jobmanagers": 0}
     if statefulset is not None:
         annotations = (statefulset.get("metadata") or {}).get("annotations") or {}
+        # JobManagers asked or still running: whether an apply of another generation must
+        # stop them first (jobmanagers()); none to look at again when at most one.
+        current["jobmanagers"] = max(_int((statefulset.get("spec") or {}).get("replicas"), 1),
+                                     _int((statefulset.get("status") or {}).get("replicas"), 0))
         containers = ((((statefulset.get("spec") or {}).get("template") or {}).get("spec") or {})
                       .get("containers") or [{}])
         current.update(image=containers[0].get("image") or "", revision=annotations.get(ANN_REVISION) or "",

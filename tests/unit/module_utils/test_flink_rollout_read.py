@@ -24,9 +24,14 @@ NS = {"metadata": {"name": "flink"}}
 REC = {"image": "reg/flink@sha256:" + "1" * 64, "revision": "A", "generation": 3}
 
 
-def sts(image="reg/flink:v1", **annotations):
-    return {"metadata": {"annotations": annotations},
-            "spec": {"template": {"spec": {"containers": [{"name": "jobmanager", "image": image}]}}}}
+def sts(image="reg/flink:v1", replicas=None, running=None, **annotations):
+    doc = {"metadata": {"annotations": annotations},
+           "spec": {"template": {"spec": {"containers": [{"name": "jobmanager", "image": image}]}}}}
+    if replicas is not None:
+        doc["spec"]["replicas"] = replicas
+    if running is not None:
+        doc["status"] = {"replicas": running}
+    return doc
 
 
 def pvc(record=None):
@@ -36,19 +41,31 @@ def pvc(record=None):
 
 @pytest.mark.parametrize("namespace, statefulset, claim, expected", [
     pytest.param(None, None, None, {"namespace_exists": False, "last_healthy": {}, "current": {
-        "exists": False, "image": "", "revision": "", "generation": 1, "restore_path": "", "gate": ""}},
-        id="nothing-there"),
+        "exists": False, "image": "", "revision": "", "generation": 1, "restore_path": "", "gate": "",
+        "jobmanagers": 0}}, id="nothing-there"),
     pytest.param(NS, None, pvc(REC), {"namespace_exists": True, "last_healthy": REC, "current": {
-        "exists": False, "image": "", "revision": "", "generation": 3, "restore_path": "", "gate": ""}},
-        id="torn-down-pvc-kept-resumes-its-generation"),
+        "exists": False, "image": "", "revision": "", "generation": 3, "restore_path": "", "gate": "",
+        "jobmanagers": 0}}, id="torn-down-pvc-kept-resumes-its-generation"),
     pytest.param(NS, sts(**{ANN_REVISION: "B", ANN_GENERATION: "4", ANN_GATE: "pending",
                             ANN_RESTORE_PATH: "file:/d/sp"}), pvc(REC),
                  {"namespace_exists": True, "last_healthy": REC, "current": {
                      "exists": True, "image": "reg/flink:v1", "revision": "B", "generation": 4,
-                     "restore_path": "file:/d/sp", "gate": "pending"}}, id="applied-gate-pending"),
+                     "restore_path": "file:/d/sp", "gate": "pending", "jobmanagers": 1}},
+                 id="applied-gate-pending"),
     pytest.param(NS, sts(), pvc(), {"namespace_exists": True, "last_healthy": {}, "current": {
         "exists": True, "image": "reg/flink:v1", "revision": "", "generation": 1, "restore_path": "",
-        "gate": ""}}, id="no-annotations-yet"),
+        "gate": "", "jobmanagers": 1}}, id="no-annotations-yet"),
+    # apply.yml asks jobmanagers() only when more than one JobManager is asked or was read: those
+    # still running count too (a standby dropped from the spec, its pod not yet gone).
+    pytest.param(NS, sts(replicas=2, running=2), pvc(), {"namespace_exists": True, "last_healthy": {}, "current": {
+        "exists": True, "image": "reg/flink:v1", "revision": "", "generation": 1, "restore_path": "",
+        "gate": "", "jobmanagers": 2}}, id="leader-and-standby"),
+    pytest.param(NS, sts(replicas=1, running=2), pvc(), {"namespace_exists": True, "last_healthy": {}, "current": {
+        "exists": True, "image": "reg/flink:v1", "revision": "", "generation": 1, "restore_path": "",
+        "gate": "", "jobmanagers": 2}}, id="standby-dropped-still-running"),
+    pytest.param(NS, sts(replicas=0, running=0), pvc(), {"namespace_exists": True, "last_healthy": {}, "current": {
+        "exists": True, "image": "reg/flink:v1", "revision": "", "generation": 1, "restore_path": "",
+        "gate": "", "jobmanagers": 0}}, id="scaled-to-zero"),
 ])
 def test_summarise_cluster(namespace, statefulset, claim, expected):
     assert summarise_cluster(namespace, statefulset, claim) == expected
