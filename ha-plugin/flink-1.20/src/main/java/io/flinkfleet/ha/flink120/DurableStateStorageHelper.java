@@ -16,7 +16,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Stores the state a pointer refers to (completed checkpoint, execution plan, application).
+ * Stores the state a pointer refers to (completed checkpoint, job graph).
  *
  * <p>State up to {@code inlineLimit} bytes travels inside the pointer file itself (an in-memory
  * handle): one atomic file, half the fsyncs, nothing to discard or leak. ZooKeeper and

@@ -178,7 +178,7 @@ public class PvcHaServices extends AbstractHaServices {
         if (!Files.isDirectory(root)) {
             return;
         }
-        for (Path p : new Path[] {layout.leaders(), layout.executionPlans(), layout.applications(), layout.jobs()}) {
+        for (Path p : new Path[] {layout.leaders(), layout.executionPlans(), layout.jobs()}) {
             // Checked before every single unlink, not once for the whole tree.
             files.deleteTreeDurably(p, fence::checkNotFenced);
         }
