@@ -72,8 +72,11 @@ unit: venv
 ha:
 	$(MVN) -f ha-plugin verify
 
-# Real Flink 2.3 processes with the plugin; needs the Flink distribution from `testbed`.
+# Real Flink processes with the plugin, on each version the tests run on (the latest patch
+# of each supported line; FLINKFLEET_HA_IT_VERSIONS); each distribution is assembled from PyPI first (cached after).
+export FLINKFLEET_HA_IT_VERSIONS ?= 2.3.0 1.20.5 2.0.2 2.1.3 2.2.1
 ha-it: testbed $(TEST_JOB_JAR)
+	$(PLAYBOOK) playbooks/flink_dists.yml -e '{"flinkfleet_ha_it_flink_versions": $(shell $(PYTHON) -c 'import json,sys; print(json.dumps(sys.argv[1:]))' $(FLINKFLEET_HA_IT_VERSIONS))}'
 	$(BIN)/python tests/integration/ha/reap.py
 	$(BIN)/pytest -v tests/integration/ha
 

@@ -16,8 +16,9 @@ description:
   - Otherwise mirrors the sources into C(<state_dir>/src), runs
     C(mvn -B -pl <adapter> -am package -DskipTests) there, and stores the adapter jar in
     C(<state_dir>/jars/) with one rename; the stamp is written last.
-  - The adapter module is chosen from the Flink version (C(2.3.x) uses C(flink-2.3)); a version
-    without an adapter fails with the list of adapters that exist.
+  - The adapter module is chosen from the Flink version (C(1.20.x) uses C(flink-1.20), C(2.0.x) to
+    C(2.2.x) use C(flink-2.0), C(2.3.x) uses C(flink-2.3)); any other version fails naming the
+    supported ones.
   - A Maven failure fails the task with the C([ERROR]) lines (or the last lines) of Maven's
     output, not the whole log.
 options:

@@ -1,8 +1,10 @@
 # -*- coding: utf-8 -*-
-"""Assemble the full Apache Flink distribution from its two PyPI wheels.
+"""Assemble the full Apache Flink distribution from its two PyPI packages.
 
 `apache-flink` carries bin/ and conf/, `apache-flink-libraries` carries lib/, opt/ and
-plugins/; together they are the binary distribution. Wheels are verified by the sha256
+plugins/; together they are the binary distribution. Most releases ship both as wheels
+(under pyflink/); some (1.20.x, 2.0.x, 2.1.x) ship apache-flink-libraries only as an sdist,
+whose tree is <name>-<version>/deps/{bin,lib,opt,plugins}. Files are verified by the sha256
 the package index publishes, and the assembled tree is swapped in with one rename so a
 crash never leaves a half-extracted FLINK_HOME behind.
 """
@@ -13,6 +15,7 @@ import json
 import os
 import shutil
 import stat
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -64,6 +67,9 @@ def pick_wheel(project, package, version):
         )
     prefix = "%s-%s-" % (package.replace("-", "_"), version)
     wheels = [f for f in project["files"] if f["filename"].startswith(prefix) and f["filename"].endswith(".whl")]
+    # No wheel at all: the sdist (older releases spell its name with '-' or '_').
+    sdists = [f for f in project["files"] if f["filename"] in (
+        "%s-%s.tar.gz" % (package.replace("-", "_"), version), "%s-%s.tar.gz" % (package, version))]
 
     def preference(f):
         name = f["filename"]
@@ -74,9 +80,12 @@ def pick_wheel(project, package, version):
         return (9, name)
 
     wheels = sorted(wheels, key=preference)
-    if not wheels or preference(wheels[0])[0] == 9:
+    if wheels and preference(wheels[0])[0] != 9:
+        chosen = wheels[0]
+    elif not wheels and sdists:
+        chosen = sdists[0]
+    else:
         raise FlinkDistError("%s %s has no wheel usable on Linux x86_64" % (package, version))
-    chosen = wheels[0]
     sha256 = (chosen.get("hashes") or {}).get("sha256")
     if not sha256:
         raise FlinkDistError("The index gives no sha256 for %s; refusing an unverified download" % chosen["filename"])
@@ -123,8 +132,33 @@ def wanted_marker(version, wheels):
     return {"version": version, "wheels": {w["filename"]: w["sha256"] for w in wheels}}
 
 
+def _archive_members(path):
+    """Yield (FLINK_HOME-relative parts, open-callable) of the dist files in a wheel or sdist.
+
+    Wheel: pyflink/<dir>/...; sdist: <name>-<version>/deps/<dir>/... .
+    """
+    if path.endswith(".tar.gz"):
+        with tarfile.open(path, "r:gz") as archive:
+            for member in archive:
+                parts = member.name.split("/")
+                if len(parts) < 4 or parts[1] != "deps" or parts[2] not in DIST_DIRS:
+                    continue
+                if not member.isfile():
+                    if member.isdir():
+                        continue
+                    raise FlinkDistError("Refusing a link or device in the sdist: %s" % member.name)
+                yield member.name, parts[2:], lambda m=member: archive.extractfile(m)
+        return
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            parts = member.filename.split("/")
+            if len(parts) < 3 or parts[0] != "pyflink" or parts[1] not in DIST_DIRS or member.is_dir():
+                continue
+            yield member.filename, parts[1:], lambda m=member: archive.open(m)
+
+
 def extract_dist(wheel_paths, flink_home, marker):
-    """Extract the FLINK_HOME directories of each wheel into `flink_home`, replacing it whole.
+    """Extract the FLINK_HOME directories of each wheel or sdist into `flink_home`, replacing it whole.
 
     The marker is written inside the staging tree, so a FLINK_HOME with a marker is complete.
     """
@@ -133,18 +167,14 @@ def extract_dist(wheel_paths, flink_home, marker):
     staging = tempfile.mkdtemp(dir=parent, prefix=".assemble-")
     try:
         for path in wheel_paths:
-            with zipfile.ZipFile(path) as archive:
-                for member in archive.infolist():
-                    parts = member.filename.split("/")
-                    if len(parts) < 3 or parts[0] != "pyflink" or parts[1] not in DIST_DIRS or member.is_dir():
-                        continue
-                    relative = os.path.normpath(os.path.join(*parts[1:]))
-                    if relative.startswith(".."):
-                        raise FlinkDistError("Refusing a wheel member outside the tree: %s" % member.filename)
-                    target = os.path.join(staging, relative)
-                    os.makedirs(os.path.dirname(target), exist_ok=True)
-                    with archive.open(member) as src, open(target, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
+            for name, parts, opener in _archive_members(path):
+                relative = os.path.normpath(os.path.join(*parts))
+                if relative.startswith("..") or os.path.isabs(relative):
+                    raise FlinkDistError("Refusing a wheel member outside the tree: %s" % name)
+                target = os.path.join(staging, relative)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with opener() as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
         bin_dir = os.path.join(staging, "bin")
         for name in os.listdir(bin_dir) if os.path.isdir(bin_dir) else []:
             if name.endswith(".sh") or "." not in name:

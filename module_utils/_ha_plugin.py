@@ -62,20 +62,44 @@ def sources_digest(project_dir):
     return digest, files
 
 
+# The one list of supported Flink release lines: (major, minor) -> the adapter module for that
+# line's HA API shape. Add a line here only with its adapter and its failover test.
+ADAPTERS = {
+    (1, 20): "flink-1.20",  # JobGraphStore, RestoreMode
+    (2, 0): "flink-2.0",  # ExecutionPlanStore; 2.0-2.2 share one HA API
+    (2, 1): "flink-2.0",
+    (2, 2): "flink-2.0",
+    (2, 3): "flink-2.3",  # + ApplicationStore, ApplicationResultStore
+}
+
+
+def supported_versions():
+    """The supported release lines as users write them, e.g. '1.20.x, 2.3.x'."""
+    return ", ".join("%d.%d.x" % line for line in sorted(ADAPTERS))
+
+
 def adapter_module(flink_version, project_dir, module=None):
     """Pick the Maven module that adapts the HA plugin to `flink_version`.
 
-    Raises HaPluginError when the version is malformed or no adapter exists for it.
+    Raises HaPluginError naming the supported versions when the version is malformed or its
+    line has no adapter, and naming the project's modules when the module is missing.
     """
     match = VERSION_RE.match(flink_version or "")
     if not match:
         raise HaPluginError(
-            "Unknown Flink version %r: expected a release number such as 2.3.0" % (flink_version,)
+            "Unknown Flink version %r: expected a release number such as 2.3.0 (supported: %s)"
+            % (flink_version, supported_versions())
+        )
+    line = (int(match.group(1)), int(match.group(2)))
+    if not module and line not in ADAPTERS:
+        raise HaPluginError(
+            "Unknown Flink version %s: the HA plugin supports %s (adapters: %s)"
+            % (flink_version, supported_versions(), ", ".join(sorted(set(ADAPTERS.values()))))
         )
     available = sorted(
         os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(project_dir, "flink-*", "pom.xml"))
     )
-    wanted = module or "flink-%s.%s" % (match.group(1), match.group(2))
+    wanted = module or ADAPTERS[line]
     if wanted not in available:
         raise HaPluginError(
             "Unknown Flink version %s: %s has no adapter module %s (adapters: %s)"

@@ -189,13 +189,43 @@ def test_tail_without_error_lines_is_the_last_lines():
     assert tail[-1] == "line 99" and len(tail) == hp.TAIL_LINES
 
 
-@pytest.mark.parametrize("version", ["9.9.9", "1.20.0", "two", "", "2.3.0; rm -rf /"])
-def test_unknown_flink_version_names_the_adapters(project, tmp_path, version):
+@pytest.mark.parametrize("version, adapter", [
+    ("1.20.0", "flink-1.20"),
+    ("1.20.5", "flink-1.20"),
+    ("2.0.2", "flink-2.0"),
+    ("2.1.3", "flink-2.0"),
+    ("2.2.1", "flink-2.0"),
+    ("2.3.0", "flink-2.3"),
+    ("2.3.1", "flink-2.3"),
+])
+def test_supported_version_picks_its_adapter(tmp_path, version, adapter):
+    for module in ("flink-1.20", "flink-2.0", "flink-2.3"):
+        (tmp_path / module).mkdir()
+        (tmp_path / module / "pom.xml").write_text("<project/>")
+    assert hp.adapter_module(version, str(tmp_path)) == adapter
+
+
+@pytest.mark.parametrize("version", ["9.9.9", "1.19.3", "2.4.0", "3.0.0"])
+def test_unsupported_version_names_the_supported_ones(project, tmp_path, version):
     with pytest.raises(hp.HaPluginError) as info:
         builder(project, tmp_path / "state", FakeMaven(), flink_version=version)
-    assert "Unknown Flink version" in info.value.msg
-    if hp.VERSION_RE.match(version):
-        assert "flink-2.3" in info.value.msg
+    assert "Unknown Flink version %s" % version in info.value.msg
+    assert "supports 1.20.x, 2.0.x, 2.1.x, 2.2.x, 2.3.x" in info.value.msg
+    assert "adapters: flink-1.20, flink-2.0, flink-2.3" in info.value.msg
+
+
+@pytest.mark.parametrize("version", ["two", "", "2.3.0; rm -rf /", "2"])
+def test_malformed_version_is_refused(project, tmp_path, version):
+    with pytest.raises(hp.HaPluginError) as info:
+        builder(project, tmp_path / "state", FakeMaven(), flink_version=version)
+    assert "Unknown Flink version" in info.value.msg and "supported: 1.20.x, 2.0.x, 2.1.x, 2.2.x, 2.3.x" in info.value.msg
+
+
+def test_supported_line_without_its_module_names_the_adapters(project, tmp_path):
+    # The fixture project has flink-2.3 only.
+    with pytest.raises(hp.HaPluginError) as info:
+        builder(project, tmp_path / "state", FakeMaven(), flink_version="1.20.5")
+    assert "no adapter module flink-1.20" in info.value.msg and "flink-2.3" in info.value.msg
 
 
 def test_not_a_maven_project(tmp_path):

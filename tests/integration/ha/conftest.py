@@ -15,12 +15,18 @@ def built_jars():
 
 
 @pytest.fixture
-def pvc_work(tmp_path, built_jars):
+def flink_version():
+    """The Flink version a test runs on; tests parametrize it over harness.HA_IT_VERSIONS."""
+    return harness.DEFAULT_VERSION
+
+
+@pytest.fixture
+def pvc_work(tmp_path, built_jars, flink_version):
     """A Flink work dir using our HA; every process started in it is SIGKILLed afterwards."""
     leader_ports = [harness.free_port(), harness.free_port()]
     metrics_ports = [harness.free_port(), harness.free_port()]
     work = harness.FlinkWork(tmp_path / "flink", {
-        "high-availability.type": harness.PVC_FACTORY,
+        "high-availability.type": harness.pvc_factory(flink_version),
         "high-availability.pvc.poll-interval": "500ms",
         # Far above any recovery we expect, so that a TaskManager that missed the new leader
         # (and waited for the heartbeat to time out) fails the test whatever the load.
@@ -31,7 +37,7 @@ def pvc_work(tmp_path, built_jars):
         "high-availability.pvc.leader-server.addresses": ",".join(f"http://127.0.0.1:{p}/" for p in leader_ports),
         # Each JobManager serves its HA metrics (Prometheus text format) on its own port.
         "high-availability.pvc.metrics.port": metrics_ports[0],
-    }, launch="direct")  # restarts re-exec the JVM: keeps the test within a few minutes
+    }, launch="direct", version=flink_version)  # restarts re-exec the JVM: keeps the test within a few minutes
     work.second_leader_port = leader_ports[1]
     work.metrics_ports = metrics_ports
     yield work

@@ -1,4 +1,8 @@
-"""Process-level harness: real Flink 2.3 JobManager/TaskManager processes on this machine.
+"""Process-level harness: real Flink JobManager/TaskManager processes on this machine.
+
+Each supported Flink version (HA_IT_VERSIONS) runs from its own distribution
+($FLINKFLEET_CACHE/flink/<version>, assembled by the flink_dist role) with the adapter jar
+module_utils/_ha_plugin.py picks for it.
 
 Shared by the failover test, the soak run and bench/failover. Each cluster gets a work dir
 whose lib/ is a real directory of symlinks into the read-only distribution (bin/ is
@@ -30,19 +34,39 @@ import ansible.module_utils  # noqa: E402
 if str(REPO / "module_utils") not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(REPO / "module_utils"))
 from ansible.module_utils._flink_output import check_exactly_once, read_committed  # noqa: E402,F401
+from ansible.module_utils._ha_plugin import adapter_module  # noqa: E402
 HA_PLUGIN = REPO / "ha-plugin"
-PLUGIN_JAR = HA_PLUGIN / "flink-2.3" / "target" / "flinkfleet-ha-flink-2.3-0.1.0-SNAPSHOT.jar"
 JOB_JAR = HA_PLUGIN / "test-job" / "target" / "flinkfleet-ha-test-job.jar"
 JOB_CLASS = "io.flinkfleet.ha.testjob.SequenceJob"
-PVC_FACTORY = "io.flinkfleet.ha.flink23.PvcHaServicesFactory"
+DEFAULT_VERSION = "2.3.0"
+# The versions the failover tests run on (the latest patch of each supported line); the Makefile's
+# ha-it assembles each distribution first. FLINKFLEET_HA_IT_VERSIONS overrides (space-separated).
+HA_IT_VERSIONS = tuple(os.environ.get("FLINKFLEET_HA_IT_VERSIONS", "2.3.0 1.20.5 2.0.2 2.1.3 2.2.1").split())
+
+
+def plugin_jar(version: str = DEFAULT_VERSION) -> Path:
+    module = adapter_module(version, str(HA_PLUGIN))
+    return HA_PLUGIN / module / "target" / f"flinkfleet-ha-{module}-0.1.0-SNAPSHOT.jar"
+
+
+def pvc_factory(version: str = DEFAULT_VERSION) -> str:
+    """io.flinkfleet.ha.flink<major><minor>.PvcHaServicesFactory of the version's adapter."""
+    module = adapter_module(version, str(HA_PLUGIN))
+    return f"io.flinkfleet.ha.{module.replace('-', '').replace('.', '')}.PvcHaServicesFactory"
+
+
+PLUGIN_JAR = plugin_jar()
+PVC_FACTORY = pvc_factory()
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("FLINKFLEET_CACHE") or Path.home() / ".cache/flinkfleet")
 
 
-def flink_home() -> Path:
-    return Path(os.environ.get("FLINK_HOME") or cache_dir() / "flink/2.3.0")
+def flink_home(version: str = DEFAULT_VERSION) -> Path:
+    if version == DEFAULT_VERSION and os.environ.get("FLINK_HOME"):
+        return Path(os.environ["FLINK_HOME"])
+    return cache_dir() / "flink" / version
 
 
 # --- Every process we start is recorded, so that reap.py can end what an interrupted run left --
@@ -90,9 +114,10 @@ def forget_process(pid: int) -> None:
 
 def ensure_jars() -> None:
     """Builds the plugin and test job if they are missing (offline after the first build)."""
-    if PLUGIN_JAR.exists() and JOB_JAR.exists():
+    if JOB_JAR.exists() and all(plugin_jar(v).exists() for v in HA_IT_VERSIONS):
         return
-    offline = ["-o"] if (Path.home() / ".m2/repository/org/apache/flink/flink-runtime/2.3.0").exists() else []
+    flink_runtime = Path.home() / ".m2/repository/org/apache/flink/flink-runtime"
+    offline = ["-o"] if all((flink_runtime / v).exists() for v in ("2.3.0", "2.0.2", "1.20.5")) else []
     subprocess.run(["mvn", "-B", "-q", *offline, "-f", str(HA_PLUGIN), "-DskipTests", "package"], check=True)
 
 
@@ -120,15 +145,18 @@ def _yaml_value(v) -> str:
 class FlinkWork:
     """One test cluster's directory. `ha` holds the HA keys (ours or ZooKeeper's)."""
 
-    def __init__(self, root: Path, ha: dict, extra: dict | None = None, launch: str = "script"):
+    def __init__(self, root: Path, ha: dict, extra: dict | None = None, launch: str = "script",
+                 version: str = DEFAULT_VERSION):
         self.root = root
+        self.version = version
+        self.plugin_jar = plugin_jar(version)
         self.launch = launch
         # JVM command lines the scripts produced, per set of -D overrides (one per JobManager
         # "slot": a standby with its own ports is a second slot).
         self._jm_cmdlines: dict[tuple, list[str] | None] = {}
-        self.home = flink_home()
-        if not (self.home / "lib" / "flink-dist-2.3.0.jar").exists():
-            raise RuntimeError(f"Flink 2.3.0 distribution not found at {self.home} (set FLINK_HOME)")
+        self.home = flink_home(version)
+        if not (self.home / "lib" / f"flink-dist-{version}.jar").exists():
+            raise RuntimeError(f"Flink {version} distribution not found at {self.home} (make ha-it assembles it)")
         self.rest_port = free_port()
         self.rpc_port = free_port()
         self.procs: list[Proc] = []
@@ -146,9 +174,9 @@ class FlinkWork:
             link = self.root / "lib" / f.name
             if not link.exists():
                 link.symlink_to(f)
-        jar = self.root / "lib" / PLUGIN_JAR.name
+        jar = self.root / "lib" / self.plugin_jar.name
         if not jar.exists():
-            jar.symlink_to(PLUGIN_JAR)
+            jar.symlink_to(self.plugin_jar)
         for sub in ("opt", "plugins"):
             if not (self.root / sub).exists() and (self.home / sub).exists():
                 (self.root / sub).symlink_to(self.home / sub)

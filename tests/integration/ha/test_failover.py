@@ -1,4 +1,5 @@
-"""Process-level failover test of the PVC HA plugin on real Flink 2.3 processes.
+"""Process-level failover test of the PVC HA plugin on real Flink processes, once per Flink
+version in harness.HA_IT_VERSIONS (each with its own distribution and adapter jar).
 
 test_sigkill_failover_exactly_once_and_fencing, one cluster:
   1. the stateful test job runs with checkpoints every 2 s (snapshots take ~0.5 s);
@@ -39,7 +40,8 @@ def ha_records(root):
     return out
 
 
-def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
+@pytest.mark.parametrize("flink_version", harness.HA_IT_VERSIONS)
+def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path, flink_version):
     work = pvc_work
     out = work.root / "out"
     jm, rest, job_id = harness.start_cluster(work, [
@@ -85,8 +87,10 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path):
     assert len(rows) > 200 * 3, f"only {len(rows)} records committed"
 
 
-@pytest.mark.parametrize("retrieval", ["volume", "http"])
-def test_standby_takes_over_when_the_leader_dies(pvc_work, tmp_path, retrieval):
+# Both retrieval paths on the default version; one (http, the harder) on each other version.
+@pytest.mark.parametrize("flink_version, retrieval", [(harness.DEFAULT_VERSION, "volume")] + [
+    (v, "http") for v in harness.HA_IT_VERSIONS])
+def test_standby_takes_over_when_the_leader_dies(pvc_work, tmp_path, flink_version, retrieval):
     """A second JobManager on the same directory is a standby: it waits on the leadership lock
     (no epoch taken, the leader alive and still checkpointing); when the leader is SIGKILLed it
     takes exactly the next epoch and restores the job, and nothing is committed under an older

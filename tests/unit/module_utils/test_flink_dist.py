@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import os
+import tarfile
 import zipfile
 
 import pytest
@@ -158,3 +159,63 @@ def test_current_tree_is_used_without_the_index_unless_asked(tmp_path):
         fd.FlinkDistAssembler("9.9.0", str(tmp_path), "https://x/simple", opener=offline, check_index=True).run()
     with pytest.raises(fd.FlinkDistError, match="Cannot read the package index"):
         fd.FlinkDistAssembler("9.9.1", str(tmp_path), "https://x/simple", opener=offline).run()
+
+
+def _sdist_bytes(top, files):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo("%s/%s" % (top, name))
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data.encode()))
+    return buffer.getvalue()
+
+
+# 1.20.x, 2.0.x and 2.1.x publish apache-flink-libraries as an sdist only: deps/{bin,lib,opt,plugins}.
+LIBS_SDIST = _sdist_bytes("apache_flink_libraries-9.9.0", {
+    "deps/lib/flink-dist-9.9.0.jar": "jar",
+    "deps/plugins/metrics-prometheus/flink-metrics-prometheus-9.9.0.jar": "jar",
+    "deps/opt/flink-python.jar": "jar",
+    "deps/bin/bash-java-utils.jar": "jar",
+    "pyflink/__init__.py": "",
+    "setup.py": "",
+})
+
+
+def _sdist_index():
+    index = FakeIndex(libs_payload=LIBS_SDIST)
+    page = index.pages["apache-flink-libraries"]
+    old_url = page["files"][0]["url"]
+    page["files"][0].update(filename="apache_flink_libraries-9.9.0.tar.gz", url="https://files.example/libs.tar.gz",
+                            hashes={"sha256": hashlib.sha256(LIBS_SDIST).hexdigest()})
+    index.blobs["https://files.example/libs.tar.gz"] = index.blobs.pop(old_url)
+    return index
+
+
+def test_sdist_is_taken_when_a_release_has_no_wheel(tmp_path):
+    index = _sdist_index()
+    picked = fd.pick_wheel(index.pages["apache-flink-libraries"], "apache-flink-libraries", "9.9.0")
+    assert picked["filename"] == "apache_flink_libraries-9.9.0.tar.gz"
+    result = fd.FlinkDistAssembler("9.9.0", str(tmp_path), "https://x/simple", opener=index).run()
+    home = tmp_path / "flink" / "9.9.0"
+    assert result["changed"] is True
+    assert (home / "lib" / "flink-dist-9.9.0.jar").read_text() == "jar"
+    assert (home / "bin" / "bash-java-utils.jar").exists() and (home / "bin" / "flink").exists()
+    assert (home / "plugins" / "metrics-prometheus" / "flink-metrics-prometheus-9.9.0.jar").exists()
+    assert not (home / "pyflink").exists() and not (home / "setup.py").exists()
+
+
+def test_wheel_is_preferred_over_the_sdist():
+    project = {"versions": ["2.2.1"], "files": [
+        {"filename": "apache_flink_libraries-2.2.1.tar.gz", "url": "sdist", "hashes": {"sha256": "a"}},
+        {"filename": "apache_flink_libraries-2.2.1-py2.py3-none-any.whl", "url": "wheel", "hashes": {"sha256": "b"}},
+    ]}
+    assert fd.pick_wheel(project, "apache-flink-libraries", "2.2.1")["url"] == "wheel"
+
+
+def test_sdist_member_outside_the_tree_is_refused(tmp_path):
+    sdist = tmp_path / "evil.tar.gz"
+    sdist.write_bytes(_sdist_bytes("x-1", {"deps/lib/../../../escape.jar": "x"}))
+    with pytest.raises(fd.FlinkDistError, match="outside the tree"):
+        fd.extract_dist([str(sdist)], str(tmp_path / "home"), {"version": "x"})
+    assert not (tmp_path / "escape.jar").exists()
