@@ -44,6 +44,18 @@ DEFAULT_VERSION = "2.3.0"
 HA_IT_VERSIONS = tuple(os.environ.get("FLINKFLEET_HA_IT_VERSIONS", "2.3.0 1.20.5 2.0.2 2.1.3 2.2.1").split())
 
 
+def one_per_adapter(versions) -> tuple:
+    """The newest of the given versions for each adapter module (2.0.x-2.2.x share one): the
+    standby test runs once per adapter, the SIGKILL test on every version (CI time)."""
+    newest = {}
+    for version in versions:
+        module = adapter_module(version, str(HA_PLUGIN))
+        key = tuple(int(part) for part in version.split("."))
+        if module not in newest or key > newest[module][0]:
+            newest[module] = (key, version)
+    return tuple(v for v in versions if v in {version for _key, version in newest.values()})
+
+
 def plugin_jar(version: str = DEFAULT_VERSION) -> Path:
     module = adapter_module(version, str(HA_PLUGIN))
     return HA_PLUGIN / module / "target" / f"flinkfleet-ha-{module}-0.1.0-SNAPSHOT.jar"
