@@ -151,7 +151,9 @@ def flink_rollout_table(results, clusters=None):
     """A fixed-width table: cluster, old -> new image, upgrade mode, result, seconds.
 
     ``clusters`` lists every cluster of the rollout; those without a result are shown as
-    'not reached' (a later wave that a failed wave stopped).
+    'not reached' (a later wave that a failed wave stopped). A result's ``note`` (what the
+    Kubernetes-level gate did not check) follows the table once per distinct note, naming the
+    clusters it is about.
     """
     header = ("cluster", "image (old -> new)", "mode", "result", "seconds")
     rows = []
@@ -177,6 +179,11 @@ def flink_rollout_table(results, clusters=None):
     fmt = "  ".join("{:<%d}" % w for w in widths)
     out = [fmt.format(*header), fmt.format(*["-" * w for w in widths])]
     out += [fmt.format(*r) for r in rows]
+    notes = {}
+    for item in results:
+        if item.get("note"):
+            notes.setdefault(str(item["note"]), []).append(str(item.get("cluster", "?")))
+    out += ["%s: %s" % (", ".join(names), note) for note, names in notes.items()]
     return [line.rstrip() for line in out]
 
 

@@ -87,10 +87,60 @@ options:
       - Needs the Kubernetes API (not C(base_url)).
     type: int
     default: 3
+  record:
+    description:
+      - What the flink_cluster role applied. Once the gate passed, in the same module run (one
+        process fewer per cluster), in order, the PVC's last-healthy record of this revision, then the
+        StatefulSet's gate annotation C(passed), then the configuration and job-jar ConfigMaps of
+        C(instance) except C(keep_configmaps) are deleted (module_utils/_flink_rollout_record.py).
+      - A failed write fails the task like a failed gate. Needs the Kubernetes API and C(statefulset).
+    type: dict
+    suboptions:
+      pvc:
+        description: The data PVC that holds the record.
+        type: str
+        required: true
+      instance:
+        description: The cluster's C(app.kubernetes.io/instance) label (which ConfigMaps to prune).
+        type: str
+        required: true
+      keep_configmaps:
+        description: ConfigMaps the recorded revision uses (named by content; empty names are ignored).
+        type: list
+        elements: str
+        default: []
+      image:
+        description: The image applied, pinned by digest.
+        type: str
+        required: true
+      revision:
+        description: The revision applied.
+        type: str
+        required: true
+      config:
+        description: The Flink configuration applied (flat keys).
+        type: dict
+        default: {}
+      spec:
+        description: The workload settings applied (job, jar, resources).
+        type: dict
+        default: {}
+      config_digest:
+        description: The configuration's digest.
+        type: str
+        default: ""
+      generation:
+        description: The generation applied.
+        type: int
+        required: true
+      restore_path:
+        description: The point the generation started from, or empty.
+        type: str
+        default: ""
 attributes:
   check_mode:
     support: full
-    details: Read-only; in check mode it still looks, since nothing is changed.
+    details: Read-only; in check mode it still looks, and C(record) writes nothing.
   idempotent:
     support: full
 """
@@ -145,8 +195,17 @@ note:
   description: What the Kubernetes-level gate did not check.
   returned: gate=kubernetes
   type: str
+recorded:
+  description: The last-healthy record written on the PVC.
+  returned: with record
+  type: dict
+pruned:
+  description: The ConfigMaps deleted (in check mode, those that would be).
+  returned: with record
+  type: list
 """
 
+import datetime
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -160,6 +219,7 @@ from ansible.module_utils._flink_kube import (
     rest_client,
     workload_blocker,
 )
+from ansible.module_utils._flink_rollout_record import KubeRecordStore, build_record, record_revision
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
@@ -180,26 +240,53 @@ def argspec():
         timeout=dict(type="int", default=300),
         interval=dict(type="float", default=2.0),
         fail_fast_restarts=dict(type="int", default=3),
+        record=dict(type="dict", options=dict(
+            pvc=dict(type="str", required=True),
+            instance=dict(type="str", required=True),
+            keep_configmaps=dict(type="list", elements="str", default=[]),
+            image=dict(type="str", required=True),
+            revision=dict(type="str", required=True),
+            config=dict(type="dict", default={}),
+            spec=dict(type="dict", default={}),
+            config_digest=dict(type="str", default=""),
+            generation=dict(type="int", required=True),
+            restore_path=dict(type="str", default=""),
+        )),
     )
     return spec
 
 
-def run(params):
+def run(params, check_mode=False, store_for=KubeRecordStore, now=None):
+    """The gate; then, when it passed and C(record) is given, the record (a failed gate raises first)."""
+    record = params.get("record")
+    if record and (params["base_url"] or not params["statefulset"]):
+        raise FlinkfleetError("record needs the Kubernetes API and statefulset")
+    if params["gate"] == "kubernetes" and not params["statefulset"]:
+        raise FlinkfleetError("gate=kubernetes needs statefulset")
+    if params["gate"] == "flink" and not (params["jobmanager_pod"] or params["statefulset"] or params["base_url"]):
+        raise FlinkfleetError("Give jobmanager_pod, statefulset or base_url")
+    kube = params["gate"] == "kubernetes" or not params["base_url"]
+    client = api_client(params["kubeconfig"], params["context"]) if kube else None
+    out = wait_healthy(params, client)
+    if record:
+        recorded_at = (now or datetime.datetime.now(datetime.timezone.utc)).isoformat()
+        out.update(record_revision(store_for(client), params["namespace"], record["pvc"], params["statefulset"],
+                                   build_record(record, out, recorded_at), record["instance"],
+                                   record["keep_configmaps"], check_mode=check_mode))
+        out["recorded"] = out.pop("record")
+        out["changed"] = not check_mode
+    return out
+
+
+def wait_healthy(params, client):
     if params["gate"] == "kubernetes":
-        if not params["statefulset"]:
-            raise FlinkfleetError("gate=kubernetes needs statefulset")
-        getter = json_getter(api_client(params["kubeconfig"], params["context"]))
-        gate = KubeWorkloadGate(getter, params["namespace"], params["statefulset"], params["deployment"],
+        gate = KubeWorkloadGate(json_getter(client), params["namespace"], params["statefulset"], params["deployment"],
                                 timeout=params["timeout"], interval=params["interval"])
         return gate.run()
-    if not params["jobmanager_pod"]:
-        if not params["statefulset"] and not params["base_url"]:
-            raise FlinkfleetError("Give jobmanager_pod, statefulset or base_url")
+    if not params["jobmanager_pod"] and params["statefulset"]:
         params["jobmanager_pod"] = "%s-0" % params["statefulset"]
     probe = blocker = None
-    client = None
-    if not params["base_url"]:
-        client = api_client(params["kubeconfig"], params["context"])
+    if client is not None:
         getter = json_getter(client)
         get_log = previous_log_getter(client)
 
@@ -241,10 +328,10 @@ def main():
         required_if=[("expect_restore", "path", ["restore_path"])],
     )
     try:
-        result = run(dict(module.params))
+        result = run(dict(module.params), module.check_mode)
     except FlinkfleetError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(changed=False, **result)
+    module.exit_json(**dict(dict(changed=False), **result))
 
 
 if __name__ == "__main__":

@@ -65,6 +65,28 @@ options:
     description: Read C(current) and C(last_healthy) from the cluster (step=plan) instead of taking them.
     type: bool
     default: false
+  decide_upgrade:
+    description:
+      - With step=plan, when the action is C(upgrade), also return step=upgrade's decision as
+        C(upgrade), in the same run. For a cluster with no running job to look at, save or stop
+        first (no C(before), no savepoints), so one module run fewer per upgraded cluster.
+    type: bool
+    default: false
+  release:
+    description:
+      - With step=result, give the cluster's rollout lock back (as M(flink_rollout_lock) with
+        C(state=released) does), in the same run, after the result is built. A failed release
+        does not fail the task; C(released=false) then says it is still held.
+    type: dict
+    suboptions:
+      name:
+        description: The cluster's name (the Lease's name is derived from it).
+        type: str
+        required: true
+      holder:
+        description: This run's holder identity.
+        type: str
+        required: true
   lock:
     description:
       - Take the cluster's rollout lock (a Lease, as M(flink_rollout_lock) with C(state=acquired) does)
@@ -230,7 +252,7 @@ options:
     type: float
     default: 0
   standby:
-    description: Hot standby JobManagers asked (step=jobmanagers).
+    description: Hot standby JobManagers asked (step=jobmanagers, step=plan).
     type: int
     default: 0
 attributes:
@@ -301,6 +323,22 @@ pvc_resource:
   description: The data PVC as read, or empty (step=plan with read).
   returned: step=plan with read
   type: dict
+look_at_jobmanagers:
+  description: Whether the apply must read the JobManagers again first (step=jobmanagers); false when no standby is asked and at most one JobManager was read.
+  returned: step=plan
+  type: bool
+upgrade:
+  description: step=upgrade's decision (generation, restore_path, gate_*, rollback_points).
+  returned: step=plan with decide_upgrade, when the action is upgrade
+  type: dict
+released:
+  description: Whether the rollout lock was given back (step=result with release).
+  returned: step=result with release
+  type: bool
+release_error:
+  description: Why the lock could not be given back.
+  returned: step=result with release, when that failed
+  type: str
 reason:
   description: Why (step=plan, step=rollback, step=jobmanagers).
   returned: step=plan, step=rollback, step=jobmanagers
@@ -365,6 +403,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_rollout_plan import (
     jobmanagers,
     lost_savepoint,
+    must_look_at_jobmanagers,
     outcome,
     parse_probe,
     pick_savepoint,
@@ -389,6 +428,11 @@ def argspec():
         upgrade_mode=dict(type="str", choices=["last-state", "savepoint", "stateless"], default="last-state"),
         current=dict(type="dict", default={}),
         read=dict(type="bool", default=False),
+        decide_upgrade=dict(type="bool", default=False),
+        release=dict(type="dict", options=dict(
+            name=dict(type="str", required=True),
+            holder=dict(type="str", required=True),
+        )),
         lock=dict(type="dict", default={}, options=dict(
             name=dict(type="str", default=""),
             holder=dict(type="str", default=""),
@@ -524,8 +568,16 @@ def read_cluster(params):
                         params["pvc"])
 
 
+def release_lock(params, check_mode):
+    """The rollout lock given back (step=result with release), as flink_rollout_lock releases it."""
+    from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, lease_name, release
+
+    return release(KubeLeaseStore(kube_client_for(params)), lease_name(params["release"]["name"]),
+                   params["namespace"], params["release"]["holder"], check_mode=check_mode)
+
+
 def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup, reader=read_cluster,
-        locker=take_lock, checker=check_cluster):
+        locker=take_lock, checker=check_cluster, releaser=release_lock):
     step = params["step"]
     if step == "plan":
         out = dict(changed=False)
@@ -556,6 +608,9 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
             out.update(summary, pvc_resource=pvc or {})
         revision = params["desired_revision"] or revision_digest(params["manifests"], params["revision_inputs"])
         out.update(plan(current, last_healthy, revision, params["upgrade_mode"]), revision=revision)
+        out["look_at_jobmanagers"] = must_look_at_jobmanagers(current, params["standby"])
+        if params["decide_upgrade"] and out["action"] == "upgrade":
+            out["upgrade"] = upgrade(params["upgrade_mode"], out["generation"], out["restore_path"])
         return out
     if step == "upgrade":
         return dict(changed=False, **upgrade(params["upgrade_mode"], params["generation"], params["restore_path"],
@@ -586,10 +641,21 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
                                                     params["error"]))
     text = params["outcome"] or outcome(params["action"], check_mode, params["failed"], params["rollback"],
                                         params["rollback_failed"])
-    return dict(changed=False, result=result(
+    out = dict(changed=False, result=result(
         params["cluster"], params["action"], params["upgrade_mode"], params["current"].get("image"),
         params["new_image"], text, params["error"], params["gate_result"], params["seconds"], params["rollback"],
         new_tag=params["new_tag"]))
+    if params["release"]:
+        if not params["namespace"]:
+            raise FlinkfleetError("step=result with release needs the namespace")
+        # The result stands whatever the release does; a lock still held is given back by the
+        # role's always (and would expire by itself).
+        try:
+            releaser(params, check_mode)
+            out["released"] = True
+        except FlinkfleetError as exc:
+            out.update(released=False, release_error=exc.msg)
+    return out
 
 
 def main():

@@ -427,6 +427,9 @@ def result(cluster, action, upgrade_mode, old_image, new_image, outcome_text, er
         "error": error or "",
         "seconds": round(float(seconds or 0), 1),
     }
+    if gate_result.get("note"):
+        # What the gate did not check (the Kubernetes-level one), said once under the fleet summary.
+        out["note"] = gate_result["note"]
     if rollback_info.get("phase") in ("ha", "point"):
         out["rollback"] = {k: rollback_info.get(k) for k in ("phase", "generation", "restore_path", "source")}
     return out
@@ -623,3 +626,12 @@ def jobmanagers(statefulset, generation, standby):
             "stops before generation %s starts (another HA cluster id, another leadership lock)"
             % (current, generation, running, replicas, current, generation)))
     return out
+
+
+def must_look_at_jobmanagers(current, standby):
+    """Whether the apply must read the JobManagers again (jobmanagers()) before it applies.
+    Not when no standby is asked and the plan read at most one JobManager (``current`` from
+    summarise_cluster): only then can jobmanagers() not ask to stop them first, and this run,
+    holding the rollout lock, never applies more than one, so no second one can have appeared
+    since the plan's read (fleet speed: one module run fewer per cluster)."""
+    return int(standby) > 0 or _int((current or {}).get("jobmanagers"), 2) > 1

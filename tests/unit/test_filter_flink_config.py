@@ -103,6 +103,14 @@ def test_rollout_table_shows_tag_and_digest_of_a_pinned_image():
     assert lines[3].split()[1] == "flink:v2@sha256:222222222222"
 
 
+def test_rollout_table_names_each_gate_note_once():
+    note = "Kubernetes-level readiness only"
+    lines = flink_rollout_table([{"cluster": "k1", "result": "upgraded", "note": note},
+                                 {"cluster": "real", "result": "upgraded"},
+                                 {"cluster": "k2", "result": "upgraded", "note": note}])
+    assert len(lines) == 6 and lines[5] == "k1, k2: " + note
+
+
 def test_rollout_table_marks_clusters_not_reached():
     lines = flink_rollout_table([{"cluster": "a", "old_image": "-", "new_image": "r/f:2", "result": "created"}],
                                 ["a", "b"])

@@ -1,10 +1,11 @@
 """Verify the fleet scenario: every cluster runs one of the scenario's images, the kwok clusters'
-workloads are ready, the real cluster's job is RUNNING and checkpointing, and the rollout
-report names every cluster that was reached."""
+workloads are ready, the real cluster's job is RUNNING and checkpointing, the rollout report
+names every cluster that was reached, and no cluster keeps the ConfigMaps of older revisions."""
 
 import json
 import os
 import sys
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -75,3 +76,30 @@ def test_report_has_every_reached_cluster():
         # the workload gate on kwok, where pods never run.
         expected = "-" if row["result"] == "unchanged" else ("flink" if row["cluster"] == "testbed" else "kubernetes")
         assert row["gate"] == expected, row
+
+
+def _referenced_configmaps(workload):
+    """The ConfigMaps a workload's pods read: FLINK_PROPERTIES' configMapKeyRef and mounted volumes."""
+    spec = workload["spec"]["template"]["spec"]
+    names = {v["configMap"]["name"] for v in spec.get("volumes") or [] if v.get("configMap")}
+    for container in spec.get("containers") or []:
+        for env in container.get("env") or []:
+            ref = (env.get("valueFrom") or {}).get("configMapKeyRef")
+            if ref:
+                names.add(ref["name"])
+    return names
+
+
+@pytest.mark.parametrize("host", ["testbed"] + sorted(KWOK_CONTEXTS))
+def test_only_the_recorded_revisions_configmaps_are_left(host):
+    # Every cluster's last attempt passed its gate (upgraded, or rolled back and recorded): the
+    # configuration and job-jar ConfigMaps of older revisions were pruned when it was recorded, so
+    # what is left is exactly what its pods read (one configuration, at most one jar).
+    get_json = getter(host)
+    selector = "app.kubernetes.io/instance=%s,app.kubernetes.io/component in (config,artifacts)" % NAME
+    found = get_json("/api/v1/namespaces/%s/configmaps?labelSelector=%s" % (NS, quote(selector)))
+    names = {item["metadata"]["name"] for item in found["items"]}
+    used = set()
+    for kind in ("statefulsets/%s-jobmanager", "deployments/%s-taskmanager"):
+        used |= _referenced_configmaps(get_json("/apis/apps/v1/namespaces/%s/%s" % (NS, kind % NAME)))
+    assert names == used, host

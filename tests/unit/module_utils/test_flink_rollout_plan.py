@@ -7,6 +7,7 @@ from ansible.module_utils._flink_rollout_plan import (
     healthy_record,
     jobmanagers,
     lost_savepoint,
+    must_look_at_jobmanagers,
     outcome,
     parse_probe,
     pick_savepoint,
@@ -17,6 +18,7 @@ from ansible.module_utils._flink_rollout_plan import (
     rollback,
     run_probe,
     savepoint_probe_script,
+    summarise_cluster,
     upgrade,
 )
 
@@ -380,3 +382,26 @@ def test_a_generation_change_stops_every_jobmanager_first_when_more_than_one_run
 def test_a_negative_standby_count_is_refused():
     with pytest.raises(RolloutPlanError, match="0 or more"):
         jobmanagers(None, 1, -1)
+
+
+def _statefulset(replicas, running, generation):
+    return {"metadata": {"annotations": {"flinkfleet.io/generation": str(generation)}},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"image": "i"}]}}},
+            "status": {"replicas": running}}
+
+
+@pytest.mark.parametrize("replicas, running", [(0, 0), (1, 0), (1, 1), (0, 1), (1, 2), (2, 2), (3, 1), (0, 3)])
+@pytest.mark.parametrize("standby", [0, 1, 2])
+@pytest.mark.parametrize("generation", [1, 2])
+def test_no_look_at_the_jobmanagers_only_where_none_could_have_to_stop(replicas, running, standby, generation):
+    # The apply skips jobmanagers() when the plan says so: that must never skip a stop_first.
+    sts = _statefulset(replicas, running, 1)
+    current = summarise_cluster({}, sts, None)["current"]
+    if jobmanagers(sts, generation, standby)["stop_first"]:
+        assert must_look_at_jobmanagers(current, standby)
+    # And it does skip the common case: one JobManager, no standby.
+    assert must_look_at_jobmanagers(current, standby) is (standby > 0 or max(replicas, running) > 1)
+
+
+def test_no_statefulset_read_means_a_look():
+    assert must_look_at_jobmanagers({}, 0) is True

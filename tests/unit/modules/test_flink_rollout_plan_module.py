@@ -139,3 +139,44 @@ def test_a_step_without_a_lock_passes_the_modules_own_validation(capsys):
     out = json.loads(capsys.readouterr().out)
     assert exit_.value.code == 0, out
     assert out["result"]["result"] == "unchanged"
+
+
+@pytest.mark.parametrize("current, decided", [
+    pytest.param({"exists": True, "revision": "A", "generation": 2, "gate": "passed", "image": "i"}, True,
+                 id="upgrade: decided with the plan"),
+    pytest.param({"exists": False}, False, id="create: nothing to decide"),
+    pytest.param({"exists": True, "revision": "B", "generation": 2, "gate": "passed", "image": "i"}, False,
+                 id="unchanged: nothing to decide"),
+])
+def test_plan_decides_the_upgrade_when_asked(current, decided):
+    last = {"revision": current.get("revision"), "generation": 2, "image": "i"}
+    out = flink_rollout_plan.run(params(step="plan", current=current, last_healthy=last, desired_revision="B",
+                                        upgrade_mode="savepoint", decide_upgrade=True))
+    assert ("upgrade" in out) is decided
+    if decided:
+        # As step=upgrade decides it with nothing looked at first: a new generation, fresh.
+        alone = flink_rollout_plan.run(params(step="upgrade", upgrade_mode="savepoint", generation=out["generation"],
+                                              restore_path=out["restore_path"]))
+        assert out["upgrade"] == {k: v for k, v in alone.items() if k != "changed"}
+    plain = flink_rollout_plan.run(params(step="plan", current=current, last_healthy=last, desired_revision="B",
+                                          upgrade_mode="savepoint"))
+    assert "upgrade" not in plain
+
+
+def test_result_gives_the_lock_back_and_survives_a_failed_release():
+    calls = []
+
+    def releaser(p, check_mode):
+        calls.append((p["release"]["holder"], check_mode))
+
+    kw = dict(step="result", action="upgrade", cluster="c", namespace="ns", release={"name": "c", "holder": "run-1"})
+    out = flink_rollout_plan.run(params(**kw), releaser=releaser)
+    assert out["released"] is True and calls == [("run-1", False)] and out["result"]["cluster"] == "c"
+
+    def broken(p, check_mode):
+        raise FlinkfleetError("HTTP 500")
+
+    out = flink_rollout_plan.run(params(**kw), releaser=broken)
+    assert out["released"] is False and "HTTP 500" in out["release_error"] and out["result"]["result"] == "upgraded"
+    out = flink_rollout_plan.run(params(step="result", action="upgrade"), releaser=lambda p, c: pytest.fail("released"))
+    assert "released" not in out

@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+"""Recording a revision whose health gate passed (flink_health_gate's ``record``, in the gate's
+own module run: fleet speed). In order: the PVC's last-healthy record, then the StatefulSet's gate
+annotation (from then on the revision counts as deployed, _flink_rollout_plan.is_deployed), then
+the configuration and job-jar ConfigMaps no recorded revision needs any more (a rollback returns
+to the one recorded now)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible.module_utils._flink_rollout_plan import ANN_GATE, ANN_LAST_HEALTHY, GATE_PASSED, healthy_record
+from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+# The label whose value is the 12 hex digits a configuration or job-jar ConfigMap's name ends with.
+ANN_CONTENT = "flinkfleet.io/content"
+_CONTENT = re.compile(r"^[0-9a-f]{1,63}$")
+
+
+def prune_selector(instance, keep_names):
+    """The label selector of the cluster's configuration and job-jar ConfigMaps except keep_names.
+    With names to keep, only labelled ones go: one without the label (written before the label
+    existed) may be the last healthy revision's jar, which a rollback does not apply again; such
+    ones are left until the teardown."""
+    if not instance:
+        raise FlinkfleetError("record: the cluster's instance label is needed to prune its ConfigMaps")
+    selector = ["app.kubernetes.io/instance=%s" % instance, "app.kubernetes.io/component in (config, artifacts)"]
+    keep = [name.rsplit("-", 1)[-1] for name in keep_names if name]
+    bad = [content for content in keep if not _CONTENT.match(content)]
+    if bad:
+        raise FlinkfleetError("record: ConfigMaps to keep must end with their content digest: %s" % ", ".join(bad))
+    if keep:
+        selector += [ANN_CONTENT, "%s notin (%s)" % (ANN_CONTENT, ", ".join(sorted(set(keep))))]
+    return ",".join(selector)
+
+
+def build_record(spec, gate_result, recorded_at):
+    """The PVC's record from the role's ``record`` (what was applied) and this gate's result."""
+    return healthy_record(spec["image"], spec["revision"], spec["config"], spec["spec"], spec["config_digest"],
+                          spec["generation"], spec["restore_path"], gate_result, recorded_at)
+
+
+def record_revision(store, namespace, pvc, statefulset, record, instance, keep_names, check_mode=False):
+    """Write the record, mark the gate passed, delete the older ConfigMaps. Returns
+    {record, pruned: [names]}; in check mode nothing is written and pruned lists what would go."""
+    selector = prune_selector(instance, keep_names)
+    if not check_mode:
+        store.annotate("PersistentVolumeClaim", namespace, pvc, {ANN_LAST_HEALTHY: json.dumps(record, sort_keys=True)})
+        store.annotate("StatefulSet", namespace, statefulset, {ANN_GATE: GATE_PASSED})
+    pruned = store.configmaps(namespace, selector)
+    if pruned and not check_mode:
+        store.delete_configmaps(namespace, selector)
+    return {"record": record, "pruned": pruned}
+
+
+class KubeRecordStore:
+    """The writes of record_revision() through the Kubernetes client."""
+
+    def __init__(self, api_client):
+        from kubernetes import client as kube_client
+        from kubernetes.client.rest import ApiException
+
+        self._core = kube_client.CoreV1Api(api_client)
+        self._apps = kube_client.AppsV1Api(api_client)
+        self._error = ApiException
+
+    def _call(self, what, method, *args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except self._error as exc:
+            raise FlinkfleetError("%s: HTTP %s %s" % (what, exc.status, (exc.body or exc.reason or "")[:300])) from None
+        except Exception as exc:
+            raise FlinkfleetError("%s failed: %s" % (what, exc)) from None
+
+    def annotate(self, kind, namespace, name, annotations):
+        patch = {"metadata": {"annotations": annotations}}
+        method = (self._core.patch_namespaced_persistent_volume_claim if kind == "PersistentVolumeClaim"
+                  else self._apps.patch_namespaced_stateful_set)
+        self._call("Annotating %s %s/%s" % (kind, namespace, name), method, name, namespace, patch,
+                   _content_type="application/merge-patch+json")
+
+    def configmaps(self, namespace, selector):
+        found = self._call("Listing the ConfigMaps of %s (%s)" % (namespace, selector),
+                           self._core.list_namespaced_config_map, namespace, label_selector=selector)
+        return sorted(item.metadata.name for item in found.items)
+
+    def delete_configmaps(self, namespace, selector):
+        self._call("Deleting the ConfigMaps of %s (%s)" % (namespace, selector),
+                   self._core.delete_collection_namespaced_config_map, namespace, label_selector=selector)
