@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 PLAYBOOK = os.path.join(REPO, ".venv", "bin", "ansible-playbook")
-JAVA_FILE = "flink-2.3/src/main/java/io/flinkfleet/ha/flink23/PvcHaServicesFactory.java"
+JAVA_FILE = "flink-2.3/src/main/java/io/flinkfleet/ha/flink23/PvcHaServices.java"
 TARGETS = {"nochange_max_s": 15, "warm_max_s": 180}
 
 

@@ -148,15 +148,15 @@ def test_argument_of_the_wrong_type(unchanged, password, extra, name, kind):
 def test_maven_compile_error(unchanged, password, tmp_path):
     broken = tmp_path / "ha-plugin"
     shutil.copytree(os.path.join(EPHEMERAL, "ha-plugin"), broken, ignore=shutil.ignore_patterns("target"))
-    factory = broken / "flink-2.3/src/main/java/io/flinkfleet/ha/flink23/PvcHaServicesFactory.java"
+    source = broken / "flink-2.3/src/main/java/io/flinkfleet/ha/flink23/PvcHaServices.java"
     # A second top-level class in the file that uses an unknown symbol: "cannot find symbol".
-    factory.write_text(factory.read_text() + "\nclass BrokenOnPurpose { int x = undefinedSymbolForTheTest; }\n")
+    source.write_text(source.read_text() + "\nclass BrokenOnPurpose { int x = undefinedSymbolForTheTest; }\n")
     rc, out = playbook("-e", "ha_plugin_project_dir=%s" % broken)
     assert rc != 0
     message = fatal_message(out)
     assert "Maven failed" in message
     assert "undefinedSymbolForTheTest" in message or "cannot find symbol" in message
-    assert str(factory) in message, "the error should name the file in the user's tree"
+    assert str(source) in message, "the error should name the file in the user's tree"
     # The tail of Maven's output, not a wall of text.
     assert "[INFO] Download" not in message
     section = out[out.find("fatal: [localhost]"):out.find("PLAY RECAP")]
