@@ -273,7 +273,6 @@ def run(params, check_mode=False, store_for=KubeRecordStore, now=None):
         out.update(record_revision(store_for(client), params["namespace"], record["pvc"], params["statefulset"],
                                    build_record(record, out, recorded_at), record["instance"],
                                    record["keep_configmaps"], check_mode=check_mode))
-        out["recorded"] = out.pop("record")
         out["changed"] = not check_mode
     return out
 
@@ -331,7 +330,8 @@ def main():
         result = run(dict(module.params), module.check_mode)
     except FlinkfleetError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
-    module.exit_json(**dict(dict(changed=False), **result))
+    result.setdefault("changed", False)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def build_record(spec, gate_result, recorded_at):
 
 def record_revision(store, namespace, pvc, statefulset, record, instance, keep_names, check_mode=False):
     """Write the record, mark the gate passed, delete the older ConfigMaps. Returns
-    {record, pruned: [names]}; in check mode nothing is written and pruned lists what would go."""
+    {recorded: the record, pruned: [names]}; in check mode nothing is written and pruned lists what would go."""
     selector = prune_selector(instance, keep_names)
     if not check_mode:
         store.annotate("PersistentVolumeClaim", namespace, pvc, {ANN_LAST_HEALTHY: json.dumps(record, sort_keys=True)})
@@ -51,7 +51,7 @@ def record_revision(store, namespace, pvc, statefulset, record, instance, keep_n
     pruned = store.configmaps(namespace, selector)
     if pruned and not check_mode:
         store.delete_configmaps(namespace, selector)
-    return {"record": record, "pruned": pruned}
+    return {"recorded": record, "pruned": pruned}
 
 
 class KubeRecordStore:
