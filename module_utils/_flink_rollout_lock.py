@@ -150,55 +150,51 @@ def release(store, name, namespace, holder, check_mode=False):
 
 
 class KubeLeaseStore:
-    """Leases through the Kubernetes client (CoordinationV1Api), as plain dicts."""
+    """Leases over the Kubernetes API as plain dicts (raw paths: _flink_kube.call_json)."""
 
     def __init__(self, api_client):
-        from kubernetes import client as kube_client
-        from kubernetes.client.rest import ApiException
-
-        self._api = kube_client.CoordinationV1Api(api_client)
         self._client = api_client
-        self._error = ApiException
 
-    def _call(self, what, *args, missing_ok=False, **kwargs):
-        try:
-            return what(*args, **kwargs)
-        except self._error as exc:
-            if exc.status == 409:
-                raise LeaseConflict(exc.reason) from None
-            if exc.status == 404 and missing_ok:
-                return None
-            raise FlinkfleetError("Kubernetes refused the rollout lock: HTTP %s %s %s"
-                                  % (exc.status, exc.reason, (exc.body or "")[:300])) from None
+    def _call(self, method, path, body=None, missing_ok=False):
+        from ansible.module_utils._flink_kube import call_json
+
+        status, answer = call_json(self._client, method, path, body)
+        if status == 409:
+            raise LeaseConflict((answer or {}).get("message", "conflict"))
+        if status == 404 and missing_ok:
+            return None
+        if status >= 400:
+            raise FlinkfleetError("Kubernetes refused the rollout lock: HTTP %s %s on %s %s"
+                                  % (status, ((answer or {}).get("message") or "")[:300], method, path))
+        return answer
+
+    @staticmethod
+    def _leases(namespace, name=""):
+        return "/apis/coordination.k8s.io/v1/namespaces/%s/leases%s" % (namespace, "/" + name if name else "")
 
     def ensure_namespace(self, namespace):
         """Create the namespace (a first rollout) so that the lease can live in it; True if created."""
-        from kubernetes import client as kube_client
-
-        core = kube_client.CoreV1Api(self._client)
-        if self._call(core.read_namespace, namespace, missing_ok=True) is not None:
+        if self._call("GET", "/api/v1/namespaces/%s" % namespace, missing_ok=True) is not None:
             return False
         body = {"apiVersion": "v1", "kind": "Namespace",
                 "metadata": {"name": namespace, "labels": {"app.kubernetes.io/managed-by": "flinkfleet"}}}
         try:
-            self._call(core.create_namespace, body)
+            self._call("POST", "/api/v1/namespaces", body)
         except LeaseConflict:
             return False
         return True
 
     def get(self, name, namespace):
-        lease = self._call(self._api.read_namespaced_lease, name, namespace, missing_ok=True)
-        return self._client.sanitize_for_serialization(lease) if lease is not None else None
+        return self._call("GET", self._leases(namespace, name), missing_ok=True)
 
     def create(self, body):
-        self._call(self._api.create_namespaced_lease, body["metadata"]["namespace"], body)
+        self._call("POST", self._leases(body["metadata"]["namespace"]), body)
 
     def replace(self, body):
-        self._call(self._api.replace_namespaced_lease, body["metadata"]["name"], body["metadata"]["namespace"], body)
+        self._call("PUT", self._leases(body["metadata"]["namespace"], body["metadata"]["name"]), body)
 
     def delete(self, name, namespace, resource_version=None):
-        from kubernetes import client as kube_client
-
-        options = kube_client.V1DeleteOptions(
-            preconditions=kube_client.V1Preconditions(resource_version=resource_version) if resource_version else None)
-        self._call(self._api.delete_namespaced_lease, name, namespace, body=options, missing_ok=True)
+        options = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if resource_version:
+            options["preconditions"] = {"resourceVersion": resource_version}
+        self._call("DELETE", self._leases(namespace, name), options, missing_ok=True)

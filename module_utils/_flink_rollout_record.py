@@ -55,36 +55,34 @@ def record_revision(store, namespace, pvc, statefulset, record, instance, keep_n
 
 
 class KubeRecordStore:
-    """The writes of record_revision() through the Kubernetes client."""
+    """The writes of record_revision() over the Kubernetes API (raw paths: _flink_kube.call_json)."""
+
+    _PATHS = {"PersistentVolumeClaim": "/api/v1/namespaces/%s/persistentvolumeclaims/%s",
+              "StatefulSet": "/apis/apps/v1/namespaces/%s/statefulsets/%s"}
 
     def __init__(self, api_client):
-        from kubernetes import client as kube_client
-        from kubernetes.client.rest import ApiException
+        self._client = api_client
 
-        self._core = kube_client.CoreV1Api(api_client)
-        self._apps = kube_client.AppsV1Api(api_client)
-        self._error = ApiException
+    def _call(self, what, method, path, body=None, query=None, content_type="application/json"):
+        from ansible.module_utils._flink_kube import call_json
 
-    def _call(self, what, method, *args, **kwargs):
         try:
-            return method(*args, **kwargs)
-        except self._error as exc:
-            raise FlinkfleetError("%s: HTTP %s %s" % (what, exc.status, (exc.body or exc.reason or "")[:300])) from None
-        except Exception as exc:
-            raise FlinkfleetError("%s failed: %s" % (what, exc)) from None
+            status, answer = call_json(self._client, method, path, body, query, content_type)
+        except FlinkfleetError as exc:
+            raise FlinkfleetError("%s failed: %s" % (what, exc.msg)) from None
+        if status >= 400:
+            raise FlinkfleetError("%s: HTTP %s %s" % (what, status, ((answer or {}).get("message") or "")[:300]))
+        return answer
 
     def annotate(self, kind, namespace, name, annotations):
-        patch = {"metadata": {"annotations": annotations}}
-        method = (self._core.patch_namespaced_persistent_volume_claim if kind == "PersistentVolumeClaim"
-                  else self._apps.patch_namespaced_stateful_set)
-        self._call("Annotating %s %s/%s" % (kind, namespace, name), method, name, namespace, patch,
-                   _content_type="application/merge-patch+json")
+        self._call("Annotating %s %s/%s" % (kind, namespace, name), "PATCH", self._PATHS[kind] % (namespace, name),
+                   {"metadata": {"annotations": annotations}}, content_type="application/merge-patch+json")
 
     def configmaps(self, namespace, selector):
-        found = self._call("Listing the ConfigMaps of %s (%s)" % (namespace, selector),
-                           self._core.list_namespaced_config_map, namespace, label_selector=selector)
-        return sorted(item.metadata.name for item in found.items)
+        found = self._call("Listing the ConfigMaps of %s (%s)" % (namespace, selector), "GET",
+                           "/api/v1/namespaces/%s/configmaps" % namespace, query=[("labelSelector", selector)])
+        return sorted(item["metadata"]["name"] for item in (found or {}).get("items") or [])
 
     def delete_configmaps(self, namespace, selector):
-        self._call("Deleting the ConfigMaps of %s (%s)" % (namespace, selector),
-                   self._core.delete_collection_namespaced_config_map, namespace, label_selector=selector)
+        self._call("Deleting the ConfigMaps of %s (%s)" % (namespace, selector), "DELETE",
+                   "/api/v1/namespaces/%s/configmaps" % namespace, query=[("labelSelector", selector)])
