@@ -137,6 +137,53 @@ options:
         description: The point the generation started from, or empty.
         type: str
         default: ""
+  publish:
+    description:
+      - Once the gate passed (and C(record) was written), in the same module run, the cluster's
+        result as C(flink_rollout_plan) C(step=result) builds it, and the rollout lock given back
+        (C(release)). A failed release leaves the result standing, with C(released=false).
+    type: dict
+    suboptions:
+      cluster:
+        description: The cluster's inventory name.
+        type: str
+        required: true
+      action:
+        description: The planned action (create, upgrade).
+        type: str
+        required: true
+      upgrade_mode:
+        description: The upgrade mode.
+        type: str
+        required: true
+      current:
+        description: What ran before (its C(image) is reported as the old image).
+        type: dict
+        default: {}
+      new_image:
+        description: The image asked, pinned by digest.
+        type: str
+        required: true
+      new_tag:
+        description: The tag it was resolved from.
+        type: str
+        default: ""
+      started:
+        description: When the cluster's rollout started (seconds since the epoch).
+        type: float
+        required: true
+      release:
+        description: The rollout lock to give back (C(name) of the cluster, C(holder) of this run).
+        type: dict
+        suboptions:
+          name:
+            description: The cluster's name.
+            type: str
+            required: true
+          holder:
+            description: This run's holder identity.
+            type: str
+            required: true
 attributes:
   check_mode:
     support: full
@@ -203,6 +250,10 @@ pruned:
   description: The ConfigMaps deleted (in check mode, those that would be).
   returned: with record
   type: list
+published:
+  description: C(result) (the cluster's result record), C(released) and, when the release failed, C(release_error).
+  returned: with publish
+  type: dict
 """
 
 import datetime
@@ -219,6 +270,7 @@ from ansible.module_utils._flink_kube import (
     rest_client,
     workload_blocker,
 )
+from ansible.module_utils._flink_rollout_plan import publish
 from ansible.module_utils._flink_rollout_record import KubeRecordStore, build_record, record_revision
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
@@ -252,11 +304,24 @@ def argspec():
             generation=dict(type="int", required=True),
             restore_path=dict(type="str", default=""),
         )),
+        publish=dict(type="dict", options=dict(
+            cluster=dict(type="str", required=True),
+            action=dict(type="str", required=True),
+            upgrade_mode=dict(type="str", required=True),
+            current=dict(type="dict", default={}),
+            new_image=dict(type="str", required=True),
+            new_tag=dict(type="str", default=""),
+            started=dict(type="float", required=True),
+            release=dict(type="dict", options=dict(
+                name=dict(type="str", required=True),
+                holder=dict(type="str", required=True),
+            )),
+        )),
     )
     return spec
 
 
-def run(params, check_mode=False, store_for=KubeRecordStore, now=None):
+def run(params, check_mode=False, store_for=KubeRecordStore, now=None, clock=None, lease_store_for=None):
     """The gate; then, when it passed and C(record) is given, the record (a failed gate raises first)."""
     record = params.get("record")
     if record and (params["base_url"] or not params["statefulset"]):
@@ -274,7 +339,35 @@ def run(params, check_mode=False, store_for=KubeRecordStore, now=None):
                                    build_record(record, out, recorded_at), record["instance"],
                                    record["keep_configmaps"], check_mode=check_mode))
         out["changed"] = not check_mode
+    if params.get("publish"):
+        out["published"] = publish_passed(params, out, client, check_mode, time.time() if clock is None else clock(),
+                                          lease_store_for or kube_lease_store)
     return out
+
+
+def kube_lease_store(client):
+    from ansible.module_utils._flink_rollout_lock import KubeLeaseStore
+
+    return KubeLeaseStore(client)
+
+
+def publish_passed(params, gate_result, client, check_mode, now, lease_store_for):
+    """The cluster's result once its gate passed, and its rollout lock given back, in this module
+    run (fleet speed: the role's result step is one more Python process that loads the Kubernetes
+    client); what flink_rollout_plan step=result publishes after a failure."""
+    spec = dict(params["publish"], seconds=now - params["publish"]["started"])
+    lock = spec["release"]
+    if lock and client is None:
+        raise FlinkfleetError("publish with release needs the Kubernetes API")
+
+    def release():
+        from ansible.module_utils._flink_rollout_lock import lease_name
+        from ansible.module_utils._flink_rollout_lock import release as give_back
+
+        give_back(lease_store_for(client), lease_name(lock["name"]), params["namespace"], lock["holder"],
+                  check_mode=check_mode)
+
+    return publish(spec, gate_result, check_mode, release if lock else None)
 
 
 def wait_healthy(params, client):

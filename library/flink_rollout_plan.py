@@ -404,12 +404,11 @@ from ansible.module_utils._flink_rollout_plan import (
     jobmanagers,
     lost_savepoint,
     must_look_at_jobmanagers,
-    outcome,
     parse_probe,
     pick_savepoint,
     plan,
     probe_pod,
-    result,
+    publish,
     revision_digest,
     rollback,
     rollback_candidates,
@@ -639,24 +638,10 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
         found = pick_savepoint(output, params["not_before"]) if output is not None else None
         return dict(changed=False, **lost_savepoint(found, params["savepoint_dir"], params["not_before"],
                                                     params["error"]))
-    text = params["outcome"] or outcome(params["action"], check_mode, params["failed"], params["rollback"],
-                                        params["rollback_failed"])
-    out = dict(changed=False, result=result(
-        params["cluster"], params["action"], params["upgrade_mode"], params["current"].get("image"),
-        params["new_image"], text, params["error"], params["gate_result"], params["seconds"], params["rollback"],
-        new_tag=params["new_tag"]))
-    if params["release"]:
-        if not params["namespace"]:
-            raise FlinkfleetError("step=result with release needs the namespace")
-        # The result stands whatever the release does; a lock still held is given back by the
-        # role's always (and would expire by itself).
-        try:
-            releaser(params, check_mode)
-            out["released"] = True
-        except FlinkfleetError as exc:
-            out.update(released=False, release_error=exc.msg)
-    return out
-
+    if params["release"] and not params["namespace"]:
+        raise FlinkfleetError("step=result with release needs the namespace")
+    release = (lambda: releaser(params, check_mode)) if params["release"] else None
+    return dict(changed=False, **publish(params, params["gate_result"], check_mode, release))
 
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)

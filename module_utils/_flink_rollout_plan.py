@@ -435,6 +435,26 @@ def result(cluster, action, upgrade_mode, old_image, new_image, outcome_text, er
     return out
 
 
+def publish(spec, gate_result, check_mode=False, release=None):
+    """What a cluster publishes at the end of its rollout: {result} (the record above) and, with
+    release (a callable that gives the rollout lock back), {released[, release_error]}. The result
+    stands whatever the release does: a lock still held is given back by the role's always (and
+    would expire by itself). spec: cluster, action, upgrade_mode, current (what ran before),
+    new_image, new_tag, seconds and, after a failure, outcome/failed/rollback/rollback_failed/error."""
+    text = spec.get("outcome") or outcome(spec["action"], check_mode, spec.get("failed", False), spec.get("rollback"),
+                                          spec.get("rollback_failed", False))
+    out = {"result": result(spec["cluster"], spec["action"], spec["upgrade_mode"], (spec.get("current") or {}).get("image"),
+                            spec["new_image"], text, spec.get("error"), gate_result, spec.get("seconds"),
+                            spec.get("rollback"), new_tag=spec.get("new_tag"))}
+    if release is not None:
+        try:
+            release()
+            out["released"] = True
+        except FlinkfleetError as exc:
+            out.update(released=False, release_error=exc.msg)
+    return out
+
+
 def volume_path(path):
     """file:/a/b, file:///a/b and /a/b are the same place on the volume."""
     path = _norm(path)

@@ -142,3 +142,70 @@ def test_without_record_the_gate_writes_nothing(no_kube, monkeypatch):
 def test_record_needs_the_kubernetes_api(no_kube):
     with pytest.raises(FlinkfleetError):
         flink_health_gate.run(gate_params(gate="flink", base_url="http://127.0.0.1:1"))
+
+
+class FakeLeases:
+    """Leases by name; delete fails with an HTTP error when told to."""
+
+    def __init__(self, holder, fail=False):
+        self.leases = {"c1-rollout": {"metadata": {"resourceVersion": "5"}, "spec": {"holderIdentity": holder}}}
+        self.fail = fail
+
+    def get(self, name, namespace):
+        return self.leases.get(name)
+
+    def delete(self, name, namespace, resource_version=None):
+        if self.fail:
+            raise FlinkfleetError("Kubernetes refused the rollout lock: HTTP 500")
+        del self.leases[name]
+
+
+PUBLISH = {"cluster": "kwok-1", "action": "upgrade", "upgrade_mode": "last-state", "current": {"image": "reg/flink:1"},
+           "new_image": "reg/flink@sha256:ab", "new_tag": "reg/flink:2", "started": 1000.0,
+           "release": {"name": "c1", "holder": "run-1"}}
+
+
+# The gate publishes the cluster's result and gives its lock back in the same module run, once it
+# passed and recorded; a failed release leaves the result standing; another run's lock stays.
+@pytest.mark.parametrize("holder, fail, released, lease_left", [
+    ("run-1", False, True, False),
+    ("run-1", True, False, True),
+    ("run-2", False, True, True),  # not ours: release() leaves it (action none), nothing failed
+])
+def test_the_gate_publishes_the_result_and_gives_the_lock_back(no_kube, monkeypatch, holder, fail, released,
+                                                               lease_left):
+    store, leases = FakeStore(), FakeLeases(holder, fail)
+    monkeypatch.setattr(flink_health_gate, "wait_healthy", lambda p, c: {"healthy": True, "gate": "kubernetes",
+                                                                        "note": "kwok"})
+    out = flink_health_gate.run(gate_params(publish=dict(PUBLISH)), store_for=lambda client: store,
+                                clock=lambda: 1012.5, lease_store_for=lambda client: leases)
+    published = out["published"]
+    assert published["result"] == {
+        "cluster": "kwok-1", "old_image": "reg/flink:1", "new_image": "reg/flink@sha256:ab", "new_tag": "reg/flink:2",
+        "mode": "last-state", "result": "upgraded", "gate": "kubernetes", "failed": False, "error": "",
+        "seconds": 12.5, "note": "kwok"}
+    assert published["released"] is released and ("c1-rollout" in leases.leases) is lease_left
+    assert ("release_error" in published) is fail
+    assert out["recorded"]["revision"] == "r2"
+
+
+def test_a_failed_gate_publishes_nothing_and_keeps_the_lock(no_kube, monkeypatch):
+    leases = FakeLeases("run-1")
+
+    def failed(p, c):
+        raise FlinkfleetError("gate failed")
+
+    monkeypatch.setattr(flink_health_gate, "wait_healthy", failed)
+    with pytest.raises(FlinkfleetError, match="gate failed"):
+        flink_health_gate.run(gate_params(publish=dict(PUBLISH)), store_for=lambda client: FakeStore(),
+                              lease_store_for=lambda client: leases)
+    assert "c1-rollout" in leases.leases
+
+
+def test_without_release_the_gate_publishes_and_touches_no_lock(no_kube, monkeypatch):
+    monkeypatch.setattr(flink_health_gate, "wait_healthy", lambda p, c: {"healthy": True, "gate": "kubernetes"})
+    out = flink_health_gate.run(gate_params(publish=dict(PUBLISH, release=None, action="create", current={})),
+                                store_for=lambda client: FakeStore(), clock=lambda: 1001.0,
+                                lease_store_for=lambda client: pytest.fail("lease store used"))
+    assert out["published"]["result"]["result"] == "created" and out["published"]["result"]["old_image"] == "-"
+    assert "released" not in out["published"]
