@@ -17,12 +17,13 @@ MVN := mvn -B -ntp
 # Scenarios in dependency order: later ones use what earlier ones brought up.
 MOLECULE_SCENARIOS ?= testbed build k8s-testbed rollout fleet
 
-.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule soak bench-failover bench-build bench-fleet bench-k8s-failover
+.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule collection soak bench-failover bench-build bench-fleet bench-k8s-failover
 
 help:
 	@echo "make run    proving ground + Kubernetes testbed, build and push the image, roll Flink out"
 	@echo "make test   every test tier: lint, unit, HA plugin (Maven + real Flink), Molecule"
 	@echo "make down   stop what this project started (caches and data are kept)"
+	@echo "make collection   the flinkfleet.flink collection: tree and tarball under \$$FLINKFLEET_CACHE/collection"
 	@echo "make soak   50 SIGKILLs of a lone JobManager (the soak with a standby runs in ha-it)"
 	@echo "make bench-failover | bench-build | bench-fleet | bench-k8s-failover   benchmarks (results under bench/*/results/)"
 
@@ -79,6 +80,13 @@ ha-it: testbed $(TEST_JOB_JAR)
 	$(PLAYBOOK) playbooks/flink_dists.yml -e '{"flinkfleet_ha_it_flink_versions": $(shell $(PYTHON) -c 'import json,sys; print(json.dumps(sys.argv[1:]))' $(FLINKFLEET_HA_IT_VERSIONS))}'
 	$(BIN)/python tests/integration/ha/reap.py
 	$(BIN)/pytest -v tests/integration/ha
+
+# The flinkfleet.flink collection, assembled from this layout (tools/collection/build.py):
+# $(COLLECTION_DIR) holds the tree (where ansible-test wants it), $(COLLECTION_OUT)/dist the tarball.
+COLLECTION_OUT := $(FLINKFLEET_CACHE)/collection
+COLLECTION_DIR := $(COLLECTION_OUT)/ansible_collections/flinkfleet/flink
+collection: venv
+	$(BIN)/python tools/collection/build.py $(COLLECTION_OUT)
 
 # Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image).
 integration: build testbed-k8s
