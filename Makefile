@@ -17,7 +17,7 @@ MVN := mvn -B -ntp
 # Scenarios in dependency order: later ones use what earlier ones brought up.
 MOLECULE_SCENARIOS ?= testbed build k8s-testbed rollout fleet
 
-.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule collection soak bench-failover bench-build bench-fleet bench-k8s-failover
+.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule collection sanity soak bench-failover bench-build bench-fleet bench-k8s-failover
 
 help:
 	@echo "make run    proving ground + Kubernetes testbed, build and push the image, roll Flink out"
@@ -88,6 +88,11 @@ COLLECTION_DIR := $(COLLECTION_OUT)/ansible_collections/flinkfleet/flink
 collection: venv
 	$(BIN)/python tools/collection/build.py $(COLLECTION_OUT)
 
+# ansible-test sanity on the built collection; each test's virtualenv is made once (PyPI) under
+# ~/.ansible/test/venv and reused (tools/collection/sanity.py says why it writes get-pip).
+sanity: collection
+	$(BIN)/python tools/collection/sanity.py $(COLLECTION_DIR)
+
 # Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image).
 integration: build testbed-k8s
 	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py
@@ -109,7 +114,7 @@ molecule: venv
 
 # Every tier runs, in this order, even after an earlier one failed; the output ends with one
 # table (tier, result, seconds), also kept as $(FLINKFLEET_CACHE)/logs/test-tiers.json.
-TEST_TIERS ?= lint unit ha molecule integration ha-it
+TEST_TIERS ?= lint unit sanity ha molecule integration ha-it
 test: venv
 	$(BIN)/python tests/tools/tiers.py $(TEST_TIERS)
 
