@@ -94,8 +94,9 @@ sanity: collection
 	$(BIN)/python tools/collection/sanity.py $(COLLECTION_DIR)
 
 # Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image).
-integration: build testbed-k8s
-	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py
+integration: build testbed-k8s collection
+	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py \
+	  tests/integration/test_collection.py
 
 # Each scenario's output is kept in $(FLINKFLEET_CACHE)/logs. Every scenario runs, also after one
 # failed (each brings up what it needs); the failed ones' failed tasks are printed again last,
