@@ -25,7 +25,8 @@ import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 NAMESPACE, NAME = "flinkfleet", "flink"
 FQCN = "%s.%s" % (NAMESPACE, NAME)
 COLLECTION_UTILS = "ansible_collections.%s.%s.plugins.module_utils" % (NAMESPACE, NAME)
@@ -229,8 +230,12 @@ def assemble(dest, root=ROOT):
         write("playbooks/%s" % name, rewrite_yaml(text, modules, filters, PRODUCT_ROLES))
     for tree in EXTRA_TREES:
         shutil.copytree(os.path.join(root, tree), os.path.join(dest, tree), ignore=IGNORED)
-    for relative in ("galaxy.yml", "meta/runtime.yml", "README.md", "CHANGELOG.md"):
-        write(relative, open(os.path.join(root, relative)).read())
+    write("README.md", open(os.path.join(root, "README.md")).read())
+    # The collection's metadata lives beside this script, not at the repository's root: there a
+    # galaxy.yml makes Molecule's prerun (ansible-compat) build the whole checkout as a collection
+    # and install it, with galaxy.yml's dependencies, into ~/.ansible/collections before every scenario.
+    for relative in ("galaxy.yml", "meta/runtime.yml", "CHANGELOG.md"):
+        write(relative, open(os.path.join(HERE, relative)).read())
     sanity = os.path.join(root, "tests", "sanity")
     if os.path.isdir(sanity):
         shutil.copytree(sanity, os.path.join(dest, "tests", "sanity"), ignore=IGNORED)
