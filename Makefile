@@ -17,12 +17,13 @@ MVN := mvn -B -ntp
 # Scenarios in dependency order: later ones use what earlier ones brought up.
 MOLECULE_SCENARIOS ?= testbed build k8s-testbed rollout fleet
 
-.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule soak bench-failover bench-build bench-fleet bench-k8s-failover
+.PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule collection sanity soak bench-failover bench-build bench-fleet bench-k8s-failover
 
 help:
 	@echo "make run    proving ground + Kubernetes testbed, build and push the image, roll Flink out"
 	@echo "make test   every test tier: lint, unit, HA plugin (Maven + real Flink), Molecule"
 	@echo "make down   stop what this project started (caches and data are kept)"
+	@echo "make collection   the flinkfleet.flink collection: tree and tarball under \$$FLINKFLEET_CACHE/collection"
 	@echo "make soak   50 SIGKILLs of a lone JobManager (the soak with a standby runs in ha-it)"
 	@echo "make bench-failover | bench-build | bench-fleet | bench-k8s-failover   benchmarks (results under bench/*/results/)"
 
@@ -80,9 +81,22 @@ ha-it: testbed $(TEST_JOB_JAR)
 	$(BIN)/python tests/integration/ha/reap.py
 	$(BIN)/pytest -v tests/integration/ha
 
+# The flinkfleet.flink collection, assembled from this layout (tools/collection/build.py):
+# $(COLLECTION_DIR) holds the tree (where ansible-test wants it), $(COLLECTION_OUT)/dist the tarball.
+COLLECTION_OUT := $(FLINKFLEET_CACHE)/collection
+COLLECTION_DIR := $(COLLECTION_OUT)/ansible_collections/flinkfleet/flink
+collection: venv
+	$(BIN)/python tools/collection/build.py $(COLLECTION_OUT)
+
+# ansible-test sanity on the built collection; each test's virtualenv is made once (PyPI) under
+# ~/.ansible/test/venv and reused (tools/collection/sanity.py says why it writes get-pip).
+sanity: collection
+	$(BIN)/python tools/collection/sanity.py $(COLLECTION_DIR)
+
 # Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image).
-integration: build testbed-k8s
-	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py
+integration: build testbed-k8s collection
+	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py \
+	  tests/integration/test_collection.py
 
 # Each scenario's output is kept in $(FLINKFLEET_CACHE)/logs. Every scenario runs, also after one
 # failed (each brings up what it needs); the failed ones' failed tasks are printed again last,
@@ -101,7 +115,7 @@ molecule: venv
 
 # Every tier runs, in this order, even after an earlier one failed; the output ends with one
 # table (tier, result, seconds), also kept as $(FLINKFLEET_CACHE)/logs/test-tiers.json.
-TEST_TIERS ?= lint unit ha molecule integration ha-it
+TEST_TIERS ?= lint unit sanity ha molecule integration ha-it
 test: venv
 	$(BIN)/python tests/tools/tiers.py $(TEST_TIERS)
 

@@ -8,6 +8,11 @@ DOCUMENTATION = r"""
 ---
 module: flink_cluster_preflight
 short_description: Check a cluster, or the binding of the Flink data PVC, before a rollout
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - kubernetes (Python client)
+extends_documentation_fragment: [flink_attributes, flink_attributes.action_group]
 description:
   - With C(check=cluster), checks that the kubeconfig exists, that it has the context, and that
     the API server of that context answers within C(timeout) seconds. Each failure names the
@@ -59,12 +64,12 @@ attributes:
 
 EXAMPLES = r"""
 - name: Check that the cluster answers.
-  flink_cluster_preflight:
+  flinkfleet.flink.flink_cluster_preflight:
     kubeconfig: ~/.kube/fleet.yaml
     context: prod-eu-1
 
 - name: Check that the data PVC can bind before starting the JobManager.
-  flink_cluster_preflight:
+  flinkfleet.flink.flink_cluster_preflight:
     check: pvc
     kubeconfig: ~/.kube/fleet.yaml
     context: prod-eu-1

@@ -8,6 +8,9 @@ DOCUMENTATION = r"""
 ---
 module: flink_dist
 short_description: Assemble the full Apache Flink distribution from the PyPI wheels
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+extends_documentation_fragment: [flink_attributes]
 description:
   - Downloads C(apache-flink) (bin/, conf/) and C(apache-flink-libraries) (lib/, opt/, plugins/)
     of one Flink version, verifies each by the sha256 the package index publishes, and assembles
@@ -42,7 +45,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Assemble Flink 2.3.0.
-  flink_dist:
+  flinkfleet.flink.flink_dist:
     version: "2.3.0"
     cache_dir: "{{ flinkfleet_cache_dir }}"
 """

@@ -8,6 +8,10 @@ DOCUMENTATION = r"""
 ---
 module: flink_drill
 short_description: SIGKILL a cluster's JobManager JVM and measure the job's recovery
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - kubernetes (Python client)
 description:
   - Checks the job is RUNNING with a completed checkpoint and the JobManager pod runs (else the
     result is C(NOT DRILLED, <why>) and nothing is killed).
@@ -26,7 +30,7 @@ description:
     fails only on bad parameters, so a fleet report can show every cluster.
   - The helper pod needs C(hostPID); a namespace whose Pod Security level forbids it refuses
     it (the result says so); use C(helper_namespace) then.
-extends_documentation_fragment: [flink_kube]
+extends_documentation_fragment: [flink_kube, flink_attributes, flink_attributes.action_group]
 options:
   container:
     description: The JobManager container.
@@ -82,7 +86,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Drill the cluster.
-  flink_drill:
+  flinkfleet.flink.flink_drill:
     kubeconfig: "{{ flink_drill_kubeconfig }}"
     namespace: flink
     jobmanager_pod: flink-jobmanager-0

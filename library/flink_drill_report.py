@@ -8,6 +8,11 @@ DOCUMENTATION = r"""
 ---
 module: flink_drill_report
 short_description: Write the failover drill's report (JSON and PNG) and return its table
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - matplotlib (Python), for the PNG
+extends_documentation_fragment: [flink_attributes]
 description:
   - Makes a table, a JSON document and a PNG (one bar per cluster - kill, JVM dead, job RUNNING
     restored, next checkpoint) from the C(flink_drill) results of the fleet.
@@ -41,7 +46,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Write the drill report.
-  flink_drill_report:
+  flinkfleet.flink.flink_drill_report:
     results: "{{ ansible_play_hosts_all | map('extract', hostvars) | selectattr('flink_drill_result', 'defined')
                  | map(attribute='flink_drill_result') | list }}"
     clusters: "{{ ansible_play_hosts_all }}"

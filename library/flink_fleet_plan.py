@@ -8,6 +8,11 @@ DOCUMENTATION = r"""
 ---
 module: flink_fleet_plan
 short_description: Settle the unchanged clusters of a rollout before its first wave
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - kubernetes (Python client)
+extends_documentation_fragment: [flink_attributes]
 description:
   - A thin wrapper over C(module_utils/_flink_fleet_plan.py). Looks at every cluster of the run at
     once (a thread each), as C(flink_rollout_plan) C(step=plan) with C(read=true) does for one
@@ -17,7 +22,7 @@ description:
     (C(unchanged)).
   - Any other cluster (to create, upgrade or roll again, not answering, locked by another run,
     namespace terminating) is left to its wave, with the reason; nothing is changed here.
-  - Fleet speed: a cluster with nothing to change then costs no module run of its own in its wave.
+  - For fleet speed, a cluster with nothing to change then costs no module run of its own in its wave.
 options:
   clusters:
     description:
@@ -42,7 +47,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Settle the clusters with nothing to change.
-  flink_fleet_plan:
+  flinkfleet.flink.flink_fleet_plan:
     clusters: "{{ ansible_play_hosts_all | map('extract', hostvars) | map(attribute='__flink_cluster_fleet_request') | list }}"
   register: flink_cluster_fleet_plan
   run_once: true

@@ -8,6 +8,10 @@ DOCUMENTATION = r"""
 ---
 module: flink_health_gate
 short_description: Wait until a Flink job is running, restored as expected, and checkpointing
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - kubernetes (Python client)
 description:
   - C(gate=flink) (default) waits until the JobManager answers REST, the expected job is RUNNING
     with all tasks RUNNING, restored from the expected checkpoint or savepoint, and then completes
@@ -21,7 +25,7 @@ description:
     the message then names the pod and quotes the error lines of the crashed run's log.
   - C(gate=kubernetes) checks only that the StatefulSet and Deployment rolled out with every
     replica ready; for clusters where pods never run (kwok). The result says so.
-extends_documentation_fragment: [flink_kube]
+extends_documentation_fragment: [flink_kube, flink_attributes, flink_attributes.action_group]
 options:
   statefulset:
     description:
@@ -194,7 +198,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Wait until the job is restored and checkpointing.
-  flink_health_gate:
+  flinkfleet.flink.flink_health_gate:
     kubeconfig: "{{ flink_cluster_kubeconfig }}"
     context: "{{ flink_cluster_context }}"
     namespace: flink

@@ -8,6 +8,9 @@ DOCUMENTATION = r"""
 ---
 module: flink_image
 short_description: Build the Flink image with the HA jar and the Prometheus reporter, push it
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+extends_documentation_fragment: [flink_attributes]
 description:
   - Pins I(base_image) by its registry digest (or, for a local-only image, its image id), adds
     the HA jar to C(/opt/flink/lib/), bakes I(config) into C(conf/config.yaml), exposes
@@ -160,7 +163,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Build and push the Flink image.
-  ansible.legacy.flink_image:
+  flinkfleet.flink.flink_image:
     base_image: flinkfleet/flink:2.3.0-java17-local
     jar_path: "{{ ha_plugin_jar_path }}"
     jar_sha256: "{{ ha_plugin_jar_sha256 }}"

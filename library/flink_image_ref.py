@@ -8,6 +8,9 @@ DOCUMENTATION = r"""
 ---
 module: flink_image_ref
 short_description: Pin the images of a Flink rollout to their registry digests
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+extends_documentation_fragment: [flink_attributes]
 description:
   - A thin wrapper over C(module_utils/_flink_image_ref.py); see there for the rules.
   - Each distinct entry of C(images) is resolved once into C(<name>@sha256:<digest>). An empty
@@ -63,7 +66,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Pin the image of this run.
-  flink_image_ref:
+  flinkfleet.flink.flink_image_ref:
     images: ["", "127.0.0.1:5000/flinkfleet/flink:2.3.0-1648674"]
     build_record: ~/.cache/flinkfleet/flink-image/last-build.json
   register: pinned

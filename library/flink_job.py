@@ -8,6 +8,10 @@ DOCUMENTATION = r"""
 ---
 module: flink_job
 short_description: Read a Flink job's state, take a savepoint, or stop it with a savepoint
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - kubernetes (Python client), unless O(base_url) reaches Flink REST directly
 description:
   - C(action=info) reports whether the JobManager answers, the job and its newest completed
     checkpoint; it never fails because the JobManager is unreachable (C(reachable=false)).
@@ -15,7 +19,7 @@ description:
   - C(action=stop) stops the job with a savepoint (Flink's stop-with-savepoint) and waits until
     the job is terminal or the application cluster is gone.
   - Flink's REST API is reached through the Kubernetes API server's pod proxy, or C(base_url).
-extends_documentation_fragment: [flink_kube]
+extends_documentation_fragment: [flink_kube, flink_attributes, flink_attributes.action_group]
 options:
   action:
     description: What to do.
@@ -49,7 +53,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Stop the job with a savepoint.
-  flink_job:
+  flinkfleet.flink.flink_job:
     namespace: flink
     jobmanager_pod: flink-jobmanager-0
     action: stop

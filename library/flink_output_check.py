@@ -8,6 +8,9 @@ DOCUMENTATION = r"""
 ---
 module: flink_output_check
 short_description: Check that the test job's committed output is exactly-once
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+extends_documentation_fragment: [flink_attributes]
 description:
   - Reads the committed files (not the hidden in-progress ones) that the flinkfleet test job
     (C(io.flinkfleet.ha.testjob.SequenceJob)) wrote, and checks that they hold every sequence
@@ -35,7 +38,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Check the output.
-  flink_output_check:
+  flinkfleet.flink.flink_output_check:
     path: /var/lib/volumes/pvc-1_flink_seq-data/output
     min_records: 500
 """

@@ -8,6 +8,9 @@ DOCUMENTATION = r"""
 ---
 module: flink_rollout_lock
 short_description: One rollout at a time per Flink cluster, through a Kubernetes Lease
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+extends_documentation_fragment: [flink_attributes, flink_attributes.action_group]
 description:
   - C(state=acquired) takes the Lease C(<name>-rollout) in C(namespace) for this run (C(holder)).
     When another run holds it and it has not expired, fails naming that holder and the expiry.
@@ -54,22 +57,20 @@ attributes:
     details: Reads the Lease and says what it would do; a held lock still fails.
   idempotent:
     support: full
-author:
-  - flinkfleet
 requirements:
   - kubernetes (Python client)
 """
 
 EXAMPLES = r"""
 - name: Take this cluster's rollout lock.
-  flink_rollout_lock:
+  flinkfleet.flink.flink_rollout_lock:
     kubeconfig: ~/.kube/fleet.yaml
     namespace: flink
     name: orders
     holder: "alice@ci-7, rollout started 2026-11-27T15:50:01Z"
 
 - name: Give it back.
-  flink_rollout_lock:
+  flinkfleet.flink.flink_rollout_lock:
     kubeconfig: ~/.kube/fleet.yaml
     namespace: flink
     name: orders

@@ -9,6 +9,11 @@ DOCUMENTATION = r"""
 ---
 module: flink_rollout_plan
 short_description: Decide a Flink cluster's rollout, its rollback and its result
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - kubernetes (Python client)
+extends_documentation_fragment: [flink_attributes, flink_attributes.action_group]
 description:
   - A thin wrapper over C(module_utils/_flink_rollout_plan.py), whose pure functions make every
     decision of the C(flink_cluster) role's rollout; see there for the rules.
@@ -53,7 +58,7 @@ options:
   connect_timeout:
     description:
       - With C(read), first check the kubeconfig, its context and that the API server answers within these
-        seconds, and wait while C(namespace) is terminating (as M(flink_cluster_preflight) C(check=cluster)),
+        seconds, and wait while C(namespace) is terminating (as M(flinkfleet.flink.flink_cluster_preflight) C(check=cluster)),
         in the same run. A failure says C(unreachable=true). 0 skips the check.
     type: int
     default: 0
@@ -74,7 +79,7 @@ options:
     default: false
   release:
     description:
-      - With step=result, give the cluster's rollout lock back (as M(flink_rollout_lock) with
+      - With step=result, give the cluster's rollout lock back (as M(flinkfleet.flink.flink_rollout_lock) with
         C(state=released) does), in the same run, after the result is built. A failed release
         does not fail the task; C(released=false) then says it is still held.
     type: dict
@@ -89,7 +94,7 @@ options:
         required: true
   lock:
     description:
-      - Take the cluster's rollout lock (a Lease, as M(flink_rollout_lock) with C(state=acquired) does)
+      - Take the cluster's rollout lock (a Lease, as M(flinkfleet.flink.flink_rollout_lock) with C(state=acquired) does)
         before the read, in the same run (step=plan with read). Empty takes no lock.
       - A lock another run holds fails the module naming the holder, with C(locked=true), before anything is read.
     type: dict
@@ -265,7 +270,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Decide the action.
-  flink_rollout_plan:
+  flinkfleet.flink.flink_rollout_plan:
     step: plan
     current: {exists: true, revision: 0a1b2c3d4e5f, generation: 2, gate: passed}
     last_healthy: "{{ record }}"
@@ -274,7 +279,7 @@ EXAMPLES = r"""
   register: plan
 
 - name: Decide the rollback after a failed gate.
-  flink_rollout_plan:
+  flinkfleet.flink.flink_rollout_plan:
     step: rollback
     action: upgrade
     upgrade_mode: savepoint

@@ -8,6 +8,9 @@ DOCUMENTATION = r"""
 ---
 module: flinkfleet_daemon
 short_description: Start or stop a background daemon (engine, registry, testbed), tracked by pid file
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+extends_documentation_fragment: [flink_attributes]
 description:
   - Starts I(argv) in its own session with stdin from /dev/null and stdout and stderr appended
     to I(log_file), and records C(<name>.pid), C(<name>.cmdline) and C(<name>.fingerprint) in
@@ -73,7 +76,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Start etcd.
-  ansible.legacy.flinkfleet_daemon:
+  flinkfleet.flink.flinkfleet_daemon:
     name: etcd
     state_dir: /root/.cache/flinkfleet/k8s/run
     argv: [/root/.cache/flinkfleet/k8s/etcd-v3.6.16/bin/etcd, --data-dir, /root/.cache/flinkfleet/k8s/etcd]

@@ -8,6 +8,11 @@ DOCUMENTATION = r"""
 ---
 module: ha_plugin_build
 short_description: Build the HA plugin jar with Maven, keyed by a hash of its inputs
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - Apache Maven 3 and a JDK 17 on the host
+extends_documentation_fragment: [flink_attributes]
 description:
   - Hashes every source and pom file of the Maven project (target/ and hidden files left out),
     the Flink version, the JDK and the Maven command line. When the hash matches the last good
@@ -73,7 +78,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Build the HA plugin jar.
-  ansible.legacy.ha_plugin_build:
+  flinkfleet.flink.ha_plugin_build:
     project_dir: "{{ playbook_dir }}/ha-plugin"
     flink_version: "2.3.0"
     state_dir: ~/.cache/flinkfleet/ha-plugin

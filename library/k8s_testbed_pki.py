@@ -8,6 +8,11 @@ DOCUMENTATION = r"""
 ---
 module: k8s_testbed_pki
 short_description: Create the CA, leaf certificates and service-account keys of the Kubernetes testbed
+author:
+  - flinkfleet maintainers (!UNKNOWN)
+requirements:
+  - cryptography (Python)
+extends_documentation_fragment: [flink_attributes]
 description:
   - Creates a self-signed ECDSA CA (C(ca.crt), C(ca.key)) in I(directory) when it is missing,
     issues each leaf in I(certs) as C(<name>.crt)/C(<name>.key), and an RSA service-account
@@ -73,7 +78,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Issue the API server certificate.
-  ansible.legacy.k8s_testbed_pki:
+  flinkfleet.flink.k8s_testbed_pki:
     directory: /root/.cache/flinkfleet/k8s/pki
     certs:
       - name: apiserver

@@ -309,7 +309,7 @@ class ArtifactResolver:
 
     def repository_checksum(self, url, name):
         """({algorithm: hex}) from the strongest checksum file the repository has."""
-        for algorithm, _ in REPO_CHECKSUMS:
+        for algorithm, _hex_length in REPO_CHECKSUMS:
             response = self._get("%s.%s" % (url, algorithm), name, missing_ok=True)
             if response is None:
                 continue

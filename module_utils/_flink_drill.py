@@ -510,7 +510,7 @@ class Drill:
     def who_leads_after(self):
         """Which pod leads after the recovery (the restarted one may still be starting: a few looks)."""
         scraped = {}
-        for _ in range(10):
+        for _look in range(10):
             scraped = self.scrape_all()
             try:
                 self.result["leader_after"] = pick_leader(scraped)
@@ -598,7 +598,7 @@ class KubeOps:
             if exc.status != 404:
                 raise DrillError("deleting pod %s/%s: HTTP %s" % (namespace, name, exc.status)) from exc
             return
-        for _ in range(60):  # wait until it is gone, so a new one of the same name can be made
+        for _wait in range(60):  # wait until it is gone, so a new one of the same name can be made
             if self.pod(namespace, name) is None:
                 return
             time.sleep(0.5)

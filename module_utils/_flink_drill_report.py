@@ -87,7 +87,8 @@ def write_png(doc, path):
             start = float(sec[key])
         longest = max(longest, start)
         verdict = "passed" if row.get("passed") else str(row.get("result", ""))[:60]
-        ax.text(start + 0.01 * longest + 0.1, i, "%s%s" % ("%.1f s, " % start if start else "", verdict), va="center", fontsize=8, color="black" if row.get("passed") else "C3")
+        ax.text(start + 0.01 * longest + 0.1, i, "%s%s" % ("%.1f s, " % start if start else "", verdict),
+                va="center", fontsize=8, color="black" if row.get("passed") else "C3")
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(labels)
     ax.invert_yaxis()

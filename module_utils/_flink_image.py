@@ -169,13 +169,13 @@ class Registry:
         return status, head, body
 
     def ping(self):
-        status, _, _ = self.request("GET", "/v2/")
+        status, _head, _body = self.request("GET", "/v2/")
         if status != 200:
             raise FlinkImageError("Registry %s answered HTTP %s to /v2/; is it a Docker registry?" % (self.address, status))
 
     def manifest_digest(self, repository, tag):
         """The manifest digest a tag points to, or None when the tag does not exist."""
-        status, head, _ = self.request(
+        status, head, _body = self.request(
             "HEAD", "/v2/%s/manifests/%s" % (repository, tag), {"Accept": MANIFEST_TYPES},
             scope="repository:%s:pull" % repository,
         )

@@ -104,7 +104,7 @@ def pin_one(requested, record, record_path, lookup, pin=True):
         if not refs or not isinstance(refs, list):
             raise ImageRefError("The build record %s names no image (refs is empty); run build.yml again or set "
                                 "flink_cluster_image. Nothing was rolled out." % record_path)
-        name, tag, _ = validate(refs[0], "The build record's image")
+        name, tag, _digest = validate(refs[0], "The build record's image")
         digest = record.get("digest") or ""
         if digest:
             if not DIGEST_RE.match(digest):

@@ -110,13 +110,13 @@ def pod_status_line(get_json, namespace, pod):
         if "waiting" in state:
             waiting = state["waiting"]
             parts.append("%s: %s%s" % (cs.get("name"), waiting.get("reason"),
-                                        " (%s)" % waiting["message"][:160] if waiting.get("message") else ""))
+                                       " (%s)" % waiting["message"][:160] if waiting.get("message") else ""))
         elif "terminated" in state:
             parts.append("%s: terminated %s exit %s" % (cs.get("name"), state["terminated"].get("reason"),
                                                         state["terminated"].get("exitCode")))
         else:
             parts.append("%s: %s, %d restarts" % (cs.get("name"), "ready" if cs.get("ready") else "not ready",
-                                                   cs.get("restartCount", 0)))
+                                                  cs.get("restartCount", 0)))
         last = (cs.get("lastState") or {}).get("terminated")
         if last:
             parts.append("last exit %s (%s)" % (last.get("exitCode"), last.get("reason")))

@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import time
 
-import yaml
-
 from ansible.module_utils._flink_kube import api_client, json_getter
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
@@ -23,6 +21,9 @@ def kubeconfig_target(kubeconfig, context=None):
     path = os.path.expanduser(kubeconfig or "~/.kube/config")
     if not os.path.isfile(path):
         raise FlinkfleetError("kubeconfig %s does not exist" % path)
+    # Here, not at the top: PyYAML comes with the kubernetes client, which only these checks need.
+    import yaml
+
     try:
         with open(path) as handle:
             doc = yaml.safe_load(handle) or {}

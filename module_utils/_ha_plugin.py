@@ -129,7 +129,7 @@ def jdk_identity(java_home=None):
     if not version:
         try:
             out = subprocess.run(
-                [os.path.join(home, "bin", "java"), "-version"], capture_output=True, text=True, timeout=60
+                [os.path.join(home, "bin", "java"), "-version"], capture_output=True, text=True, timeout=60, check=False
             )
         except OSError as exc:
             raise HaPluginError("No usable JDK at %s: %s" % (home, exc)) from exc
@@ -298,7 +298,7 @@ class HaPluginBuilder:
         argv = [self._maven_path()] + command[1:]
         try:
             proc = self.runner(argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, timeout=self.timeout)
+                               text=True, timeout=self.timeout, check=False)
         except subprocess.TimeoutExpired as exc:
             output = exc.output.decode("utf-8", "replace") if isinstance(exc.output, bytes) else (exc.output or "")
             raise HaPluginError(

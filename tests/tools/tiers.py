@@ -4,7 +4,7 @@ Each tier is `make <tier>`; every tier runs even when an earlier one failed, so 
 shows every failure, and the exit code is non-zero when any tier failed. The table is also
 written as JSON to $FLINKFLEET_CACHE/logs/test-tiers.json.
 
-Usage: python tests/tools/tiers.py lint unit ha molecule integration ha-it
+Usage: python tests/tools/tiers.py lint unit sanity ha molecule integration ha-it
 """
 
 from __future__ import annotations
