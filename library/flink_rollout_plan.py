@@ -458,7 +458,7 @@ def argspec():
         phase=dict(type="str", choices=["ha", "point"], default="ha"),
         rollback_enabled=dict(type="bool", default=True),
         probe_image=dict(type="str", default=""),
-        probe_pull_secret=dict(type="str", default=""),
+        probe_pull_secret=dict(type="str", default="", no_log=False),
         probe_timeout=dict(type="int", default=120),
         kubeconfig=dict(type="path"),
         context=dict(type="str"),
@@ -647,6 +647,7 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
         raise FlinkfleetError("step=result with release needs the namespace")
     release = (lambda: releaser(params, check_mode)) if params["release"] else None
     return dict(changed=False, **publish(params, params["gate_result"], check_mode, release))
+
 
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
