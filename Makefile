@@ -55,7 +55,7 @@ $(TEST_JOB_JAR): $(HA_PLUGIN_SOURCES)
 # The local fleet of one: the testbed cluster runs ha-plugin/test-job in application mode
 # from the image build.yml pushed, with HA on the PVC.
 rollout: build testbed-k8s $(TEST_JOB_JAR)
-	$(PLAYBOOK) rollout.yml -i inventory/fleet_example/testbed.yml
+	$(PLAYBOOK) rollout.yml -i inventory/testbed
 
 run: rollout
 
