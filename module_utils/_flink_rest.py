@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.parse
-import urllib.request
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
@@ -50,9 +49,10 @@ def _flink_errors(payload):
 
 
 class HttpTransport:
-    """Plain HTTP to a Flink REST endpoint."""
+    """Plain HTTP to a Flink REST endpoint, through Ansible's open_url (proxies, certificates and
+    redirects as every Ansible module handles them)."""
 
-    def __init__(self, base_url, opener=urllib.request.urlopen):
+    def __init__(self, base_url, opener=None):
         self.base_url = base_url.rstrip("/")
         self.opener = opener
 
@@ -68,9 +68,12 @@ class HttpTransport:
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        opener = self.opener
+        if opener is None:
+            # Imported here: the modules that reach Flink through the Kubernetes API never load it.
+            from ansible.module_utils.urls import open_url as opener
         try:
-            with self.opener(request, timeout=timeout) as response:
+            with opener(url, data=data, headers=headers, method=method, timeout=timeout) as response:
                 return response.status, _decode(response.read(), url)
         except urllib.error.HTTPError as exc:
             payload = None
