@@ -25,6 +25,10 @@ def rollout_plays():
     with open(os.path.join(ROOT, "playbooks", "rollout.yml")) as handle:
         plays = yaml.safe_load(handle)
     pin_play = plays[0]
+    # The copy runs from a temporary directory: its task files are rollout.yml's own.
+    for task in pin_play["tasks"]:
+        if "ansible.builtin.import_tasks" in task:
+            task["ansible.builtin.import_tasks"] = os.path.join(ROOT, "playbooks", task["ansible.builtin.import_tasks"])
     wave_play = plays[1]
     role_task = next(t for t in wave_play["tasks"] if "ansible.builtin.include_role" in t)
     return pin_play, role_task["vars"]
