@@ -65,11 +65,23 @@ NAMES = {"pvc": "flinkfleet PVC HA", "pvc-standby": "flinkfleet PVC HA + standby
 
 
 LOG_TIME = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
+# (log file glob, line) of each step of a standby takeover, in the order they happen.
 STANDBY_EVENTS = {
-    "lock": re.compile(LOG_TIME + r".*Holding the leadership lock", re.M),
-    "restoring": re.compile(LOG_TIME + r".*Restoring job \w+ from Checkpoint", re.M),
-    "running": re.compile(LOG_TIME + r".*Committer \(1/1\).*switched from INITIALIZING to RUNNING", re.M),
+    "lock": ("*standalonesession*.log*", re.compile(LOG_TIME + r".*Holding the leadership lock", re.M)),
+    "restoring": ("*standalonesession*.log*", re.compile(LOG_TIME + r".*Restoring job \w+ from Checkpoint", re.M)),
+    "started": ("*standalonesession*.log*", re.compile(LOG_TIME + r".*Starting execution of job", re.M)),
+    # The TaskManager has seen the job's new leader (leader retrieval) and registered with it;
+    # only then can it offer its slots.
+    "tm_registered": ("*taskexecutor*.log*", re.compile(LOG_TIME + r".*Successful registration at job manager", re.M)),
+    "running": ("*standalonesession*.log*",
+                re.compile(LOG_TIME + r".*Committer \(1/1\).*switched from INITIALIZING to RUNNING", re.M)),
 }
+
+
+# The TaskManager's leader retrieval reported the job's new leader (it starts registering). The
+# leader record is written about when the JobMaster logs "Starting execution", so this may come
+# a few ms before it: not part of the ordered chain above.
+TM_NOTIFIED = ("*taskexecutor*.log*", re.compile(LOG_TIME + r".*Try to register at job manager", re.M))
 
 
 def log_ms(stamp: str) -> float:
@@ -77,28 +89,38 @@ def log_ms(stamp: str) -> float:
 
 
 def add_standby_phases(work_root: Path, recoveries: list[dict]) -> None:
-    """Where a standby takeover's seconds go, from the JobManager logs (UTC): kill → lock and
-    epoch taken (the plugin), lock → "Restoring job from Checkpoint" (Flink's dispatcher and
-    JobMaster start-up, reading the HA data), → the last task RUNNING (slots, deployment, state
-    restore on the TaskManager). The rest of recovery_s is REST polling."""
+    """Where a standby takeover's seconds go, from the JobManager and TaskManager logs (UTC): kill
+    → lock and epoch taken (the plugin), lock → "Restoring job from Checkpoint" (Flink's
+    dispatcher and JobMaster start-up, reading the HA data), → the last task RUNNING (slots,
+    deployment, state restore on the TaskManager); the latter split at the JobMaster starting
+    execution and the TaskManager registering with it (the leader retrieval on the TaskManager).
+    The rest of recovery_s is REST polling."""
     events = {k: [] for k in STANDBY_EVENTS}
-    for log in (work_root / "log").glob("*standalonesession*.log*"):
-        text = log.read_text(errors="replace")
-        for k, rx in STANDBY_EVENTS.items():
-            events[k] += [log_ms(m[1]) for m in rx.finditer(text)]
+    for k, (pattern, rx) in STANDBY_EVENTS.items():
+        for log in (work_root / "log").glob(pattern):
+            events[k] += [log_ms(m[1]) for m in rx.finditer(log.read_text(errors="replace"))]
+    tm_notified = []
+    for log in (work_root / "log").glob(TM_NOTIFIED[0]):
+        tm_notified += [log_ms(m[1]) for m in TM_NOTIFIED[1].finditer(log.read_text(errors="replace"))]
     for r in recoveries:
         t = r["kill_wall_ms"]
         phases = {}
-        for k in ("lock", "restoring", "running"):
+        for k in STANDBY_EVENTS:
             after = sorted(e for e in events[k] if e >= t)
             if not after:
                 break
             phases[k] = after[0]
             t = after[0]
-        if len(phases) == 3:
+        if len(phases) == len(STANDBY_EVENTS):
             r["kill_to_lock_s"] = round((phases["lock"] - r["kill_wall_ms"]) / 1000, 3)
             r["lock_to_restoring_s"] = round((phases["restoring"] - phases["lock"]) / 1000, 3)
             r["restoring_to_running_s"] = round((phases["running"] - phases["restoring"]) / 1000, 3)
+            r["restoring_to_started_s"] = round((phases["started"] - phases["restoring"]) / 1000, 3)
+            r["started_to_tm_registered_s"] = round((phases["tm_registered"] - phases["started"]) / 1000, 3)
+            r["tm_registered_to_running_s"] = round((phases["running"] - phases["tm_registered"]) / 1000, 3)
+            notified = [e for e in tm_notified if e >= phases["lock"]]
+            if notified:
+                r["started_to_tm_notified_s"] = round((min(notified) - phases["started"]) / 1000, 3)
 
 
 def ha_config(backend: str, zk: harness.ZooKeeper | None, metrics_port: int = 0) -> dict:
@@ -242,6 +264,17 @@ def markdown(results: dict) -> str:
         text += (f"\nStandby takeover, medians from the JobManager logs: kill → lock and epoch taken "
                  f"{med['kill_to_lock_s']:.2f} s, → Flink restoring the job from its checkpoint "
                  f"{med['lock_to_restoring_s']:.1f} s, → last task RUNNING {med['restoring_to_running_s']:.1f} s.\n")
+        split = [k for k in sp if "started_to_tm_registered_s" in k]
+        if split:
+            m2 = {x: statistics.median(k[x] for k in split) for x in (
+                "restoring_to_started_s", "started_to_tm_registered_s", "tm_registered_to_running_s")}
+            text += (f"The last step split (medians): → JobMaster starts execution {m2['restoring_to_started_s']:.2f} s, "
+                     f"→ TaskManager sees and registers with it {m2['started_to_tm_registered_s']:.2f} s, "
+                     f"→ last task RUNNING {m2['tm_registered_to_running_s']:.2f} s.\n")
+            seen = [k["started_to_tm_notified_s"] for k in split if "started_to_tm_notified_s" in k]
+            if seen:
+                text += (f"JobMaster started → the TaskManager's leader retrieval reports it: median "
+                         f"{statistics.median(seen):.3f} s ({min(seen):.3f} to {max(seen):.3f}).\n")
     if "ratio_standby_recovery_median" in results:
         text += (f"\nWith a standby (PVC + standby / ZooKeeper, medians): "
                  f"**{results['ratio_standby_recovery_median']:.2f}×** (goal ≤ 0.07×); median "

@@ -155,6 +155,11 @@ public final class PvcHaUtils {
             }
 
             @Override
+            public java.util.Optional<java.nio.file.Path> watchableDirectory() {
+                return java.util.Optional.of(readOnly.directory());
+            }
+
+            @Override
             public String toString() {
                 return readOnly.directory().toString();
             }

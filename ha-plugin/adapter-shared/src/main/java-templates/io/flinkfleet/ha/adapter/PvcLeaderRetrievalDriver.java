@@ -2,6 +2,7 @@ package io.flinkfleet.ha.${flinkfleet.adapter.package};
 
 import io.flinkfleet.ha.core.CorruptHaFileException;
 import io.flinkfleet.ha.core.HaRecord;
+import io.flinkfleet.ha.core.LeaderDirectoryWatch;
 import io.flinkfleet.ha.core.LeaderRecord;
 import io.flinkfleet.ha.core.LeaderRecordSource;
 
@@ -20,16 +21,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Polls {@code leader/<component>} (on the volume, or through the JobManager's leader server)
- * every poll interval and reports changes. A new JobManager is
- * thus seen by TaskManagers within about one interval instead of after the 50 s heartbeat
- * timeout. Polling (not inotify) because inotify does not see writes from other nodes on
- * network volumes.
+ * Reads {@code leader/<component>} (on the volume, or through the JobManager's leader server)
+ * and reports changes. On the volume it reads again as soon as the kernel reports the file
+ * changed ({@link LeaderDirectoryWatch}): a TaskManager sees a new leader within milliseconds,
+ * not up to one poll interval later, which is on the failover's critical path (the TaskManager
+ * offers its slots to the new JobMaster only once it has seen it). It also polls every poll
+ * interval, because the watch does not see writes from other nodes on network volumes and
+ * cannot watch a directory that does not exist yet (it is retried at each poll).
  */
 public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
     private static final Logger LOG = LoggerFactory.getLogger(PvcLeaderRetrievalDriver.class);
@@ -41,6 +45,7 @@ public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
     private final ScheduledExecutorService executor;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private LeaderInformation last = LeaderInformation.empty();
+    private volatile LeaderDirectoryWatch watch;
 
     public PvcLeaderRetrievalDriver(
             LeaderRecordSource leaders,
@@ -61,6 +66,13 @@ public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
         if (!running.get()) {
             return;
         }
+        if (watch == null) {
+            // Before the first read: a change between the two is then either read or reported.
+            watch = startWatch();
+            if (!running.get() && watch != null) {
+                watch.close(); // close() ran meanwhile and saw no watch to close
+            }
+        }
         try {
             Optional<HaRecord> record = leaders.read(componentId);
             LeaderInformation now = LeaderInformation.empty();
@@ -75,6 +87,9 @@ public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
         } catch (CorruptHaFileException e) {
             // Atomic renames never expose a torn file: this is real damage, fail loudly.
             running.set(false);
+            if (watch != null) {
+                watch.close();
+            }
             fatalErrorHandler.onFatalError(new LeaderRetrievalException(e));
         } catch (IOException e) {
             // Transient volume errors: keep the last known leader and retry next tick.
@@ -82,10 +97,34 @@ public class PvcLeaderRetrievalDriver implements LeaderRetrievalDriver {
         }
     }
 
+    private LeaderDirectoryWatch startWatch() {
+        Optional<Path> dir = leaders.watchableDirectory();
+        if (dir.isEmpty()) {
+            return null;
+        }
+        try {
+            // poll() stays on the executor's one thread: `last` needs no lock.
+            return LeaderDirectoryWatch.start(dir.get(), componentId, () -> {
+                try {
+                    executor.execute(this::poll);
+                } catch (RejectedExecutionException closed) {
+                    // the driver closed between the event and now
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("Cannot watch {} yet; polling only.", dir.get(), e);
+            return null;
+        }
+    }
+
     @Override
     public void close() {
         if (running.compareAndSet(true, false)) {
             executor.shutdownNow();
+            LeaderDirectoryWatch watch = this.watch;
+            if (watch != null) {
+                watch.close();
+            }
         }
     }
 

@@ -308,6 +308,35 @@ class PvcLeaderElectionAndRetrievalTest {
         }
     }
 
+    /**
+     * On the volume, retrieval reports a new leader when the kernel reports the leader file
+     * changed, not at the next poll: with a poll interval longer than the test's wait, only the
+     * watch can deliver the second leader (the first is read by the initial poll).
+     */
+    @Test
+    void volumeRetrievalReportsANewLeaderWithoutWaitingForThePoll() throws Exception {
+        PvcTestFixture jm = PvcTestFixture.contender(tmp);
+        TestingLeaderElectionListener l = new TestingLeaderElectionListener();
+        BlockingQueue<LeaderInformation> seen = new LinkedBlockingQueue<>();
+        BlockingQueue<Throwable> fatal = new LinkedBlockingQueue<>();
+        Duration noPollDuringTheTest = WAIT.multipliedBy(10);
+        try (PvcLeaderElectionDriver d = driver(jm, l)) {
+            UUID s = l.next(TestingLeaderElectionListener.Granted.class, WAIT).session();
+            d.publishLeaderInformation("resource_manager", LeaderInformation.known(s, "pekko://old"));
+            LeaderRecordSource volume = PvcHaUtils.leaderSource(
+                    new org.apache.flink.configuration.Configuration(), jm.layout);
+            try (LeaderRetrievalDriver r = new PvcLeaderRetrievalDriverFactory(
+                    () -> volume, "resource_manager", noPollDuringTheTest).createLeaderRetrievalDriver(seen::add, fatal::add)) {
+                assertThat(seen.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+                        .isEqualTo(LeaderInformation.known(s, "pekko://old"));
+                d.publishLeaderInformation("resource_manager", LeaderInformation.known(s, "pekko://new"));
+                assertThat(seen.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+                        .isEqualTo(LeaderInformation.known(s, "pekko://new"));
+                assertThat(fatal).isEmpty();
+            }
+        }
+    }
+
     @Test
     void corruptLeaderFileIsFatalForRetrieval() throws Exception {
         PvcTestFixture jm = new PvcTestFixture(tmp);

@@ -1,6 +1,7 @@
 package io.flinkfleet.ha.core;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Optional;
 
 /**
@@ -16,4 +17,12 @@ public interface LeaderRecordSource {
      * @throws IOException for transient errors (retry at the next poll)
      */
     Optional<HaRecord> read(String componentId) throws IOException;
+
+    /**
+     * The local directory holding the records, when they can be watched for changes
+     * ({@link LeaderDirectoryWatch}); empty for sources that can only be polled (the leader server).
+     */
+    default Optional<Path> watchableDirectory() {
+        return Optional.empty();
+    }
 }
