@@ -2,6 +2,7 @@
 and playbooks work inside the flinkfleet.flink collection, and what the collection ships."""
 
 import os
+import re
 import sys
 
 import pytest
@@ -115,6 +116,13 @@ def test_the_collection_ships_the_product_and_not_the_proving_ground(tmp_path):
     for path in (dest / "roles").rglob("*.yml"):
         assert "ansible.legacy.flink" not in path.read_text(), path
     assert (dest / "ha-plugin" / "pom.xml").is_file() and not list((dest / "ha-plugin").rglob("target"))
+    # every task file a shipped playbook imports or includes ships beside it (rollout.yml's report)
+    imported = []
+    for playbook in (dest / "playbooks").glob("*.yml"):
+        for ref in re.findall(r"(?:import|include)_tasks:\s*(\S+)", playbook.read_text()):
+            imported.append(ref)
+            assert (playbook.parent / ref).is_file(), (playbook.name, ref)
+    assert "tasks/fleet_report.yml" in imported
     # idempotent: a second assembly gives the same tree
     before = sorted((str(p.relative_to(dest)), p.read_bytes()) for p in dest.rglob("*") if p.is_file())
     build.assemble(str(dest))

@@ -193,6 +193,11 @@ def assemble(dest, root=ROOT):
         for path in files_under(os.path.join(root, "roles", role)):
             role_texts[path] = open(path).read()
     playbook_texts = {p: open(os.path.join(root, "playbooks", p)).read() for p in PRODUCT_PLAYBOOKS}
+    # The task files those playbooks import (rollout.yml's fleet report), at the same relative path.
+    tasks_dir = os.path.join(root, "playbooks", "tasks")
+    if os.path.isdir(tasks_dir):
+        playbook_texts.update({"tasks/" + f: open(os.path.join(tasks_dir, f)).read()
+                               for f in sorted(os.listdir(tasks_dir)) if f.endswith(".yml")})
     modules = used_modules(list(role_texts.values()) + list(playbook_texts.values()), module_names(root))
     module_texts = {m: open(os.path.join(root, "library", m + ".py")).read() for m in modules}
     utils = util_closure(module_texts.values(), util_names(root))
@@ -240,7 +245,7 @@ def assemble(dest, root=ROOT):
     if os.path.isdir(sanity):
         shutil.copytree(sanity, os.path.join(dest, "tests", "sanity"), ignore=IGNORED)
     return {"modules": modules, "module_utils": utils, "filters": filters, "roles": list(PRODUCT_ROLES),
-            "playbooks": list(PRODUCT_PLAYBOOKS), "doc_fragments": fragments}
+            "playbooks": sorted(playbook_texts), "doc_fragments": fragments}
 
 
 def main(argv):
