@@ -365,11 +365,9 @@ def publish_passed(params, gate_result, client, check_mode, now, lease_store_for
         raise FlinkfleetError("publish with release needs the Kubernetes API")
 
     def release():
-        from ansible.module_utils._flink_rollout_lock import lease_name
-        from ansible.module_utils._flink_rollout_lock import release as give_back
+        from ansible.module_utils._flink_rollout_lock import give_back
 
-        give_back(lease_store_for(client), lease_name(lock["name"]), params["namespace"], lock["holder"],
-                  check_mode=check_mode)
+        give_back(lease_store_for(client), lock["name"], params["namespace"], lock["holder"], check_mode=check_mode)
 
     return publish(spec, gate_result, check_mode, release if lock else None)
 

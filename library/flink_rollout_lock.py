@@ -97,7 +97,7 @@ import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_kube import KUBE_ARGS, api_client
-from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, lease_name, release, take
+from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, give_back, take
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
@@ -117,7 +117,7 @@ def run(params, check_mode, store=None, now=None):
     store = store or KubeLeaseStore(api_client(params["kubeconfig"], params["context"]))
     now = now or datetime.datetime.now(datetime.timezone.utc)
     if params["state"] == "released":
-        return release(store, lease_name(params["name"]), params["namespace"], params["holder"], check_mode=check_mode)
+        return give_back(store, params["name"], params["namespace"], params["holder"], check_mode=check_mode)
     return take(store, params["name"], params["namespace"], params["holder"], now, params["seconds"],
                 break_lock=params["break_lock"], check_mode=check_mode)
 

@@ -574,10 +574,10 @@ def read_cluster(params):
 
 def release_lock(params, check_mode):
     """The rollout lock given back (step=result with release), as flink_rollout_lock releases it."""
-    from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, lease_name, release
+    from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, give_back
 
-    return release(KubeLeaseStore(kube_client_for(params)), lease_name(params["release"]["name"]),
-                   params["namespace"], params["release"]["holder"], check_mode=check_mode)
+    return give_back(KubeLeaseStore(kube_client_for(params)), params["release"]["name"], params["namespace"],
+                     params["release"]["holder"], check_mode=check_mode)
 
 
 def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup, reader=read_cluster,

@@ -153,7 +153,6 @@ class KubeCluster:
              break_lock=bool(lock.get("break_lock")), check_mode=self._check_mode)
 
     def release(self, lock):
-        from ansible.module_utils._flink_rollout_lock import lease_name, release
+        from ansible.module_utils._flink_rollout_lock import give_back
 
-        release(self._store(), lease_name(lock["name"]), self._request["namespace"], lock["holder"],
-                check_mode=self._check_mode)
+        give_back(self._store(), lock["name"], self._request["namespace"], lock["holder"], check_mode=self._check_mode)

@@ -37,24 +37,10 @@ def api_client(kubeconfig=None, context=None):
         raise FlinkfleetError("Cannot load kubeconfig %s (context %s): %s" % (kubeconfig or "default", context, exc)) from exc
 
 
-def _get(client, path, query=None, accept="application/json", timeout=10):
-    method, url, headers, body, _post = client.param_serialize(
-        method="GET", resource_path=path, query_params=query or [], header_params={"Accept": accept},
-        auth_settings=["BearerToken"])
-    try:
-        response = client.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
-        response.read()
-    except Exception as exc:
-        raise FlinkfleetError("GET %s from the Kubernetes API failed: %s" % (path, exc)) from exc
-    return response
-
-
-def call_json(client, method, path, body=None, query=None, content_type="application/json", timeout=10):
-    """(HTTP status, the parsed JSON answer or None) of one Kubernetes API call, over the client's
-    connection and credentials. Raw paths, not the typed API classes: importing kubernetes'
-    CoreV1Api and its models costs a module run about 0.6 s of CPU, more than all its calls
-    (fleet speed: every cluster of a rollout pays it in each module run)."""
-    headers = {"Accept": "application/json"}
+def _request(client, method, path, query=None, accept="application/json", body=None, content_type="application/json",
+             timeout=10):
+    """The raw response of one Kubernetes API call over the client's connection and credentials."""
+    headers = {"Accept": accept}
     if body is not None:
         headers["Content-Type"] = content_type
     method, url, headers, body, _post = client.param_serialize(
@@ -62,9 +48,23 @@ def call_json(client, method, path, body=None, query=None, content_type="applica
         auth_settings=["BearerToken"])
     try:
         response = client.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
-        data = response.read()
+        response.read()
     except Exception as exc:
-        raise FlinkfleetError("%s %s on the Kubernetes API failed: %s" % (method, path, exc)) from exc
+        raise FlinkfleetError("%s %s from the Kubernetes API failed: %s" % (method, path, exc)) from exc
+    return response
+
+
+def _get(client, path, query=None, accept="application/json", timeout=10):
+    return _request(client, "GET", path, query, accept, timeout=timeout)
+
+
+def call_json(client, method, path, body=None, query=None, content_type="application/json", timeout=10):
+    """(HTTP status, the parsed JSON answer or None) of one Kubernetes API call, over the client's
+    connection and credentials. Raw paths, not the typed API classes: importing kubernetes'
+    CoreV1Api and its models costs a module run about 0.6 s of CPU, more than all its calls
+    (fleet speed: every cluster of a rollout pays it in each module run)."""
+    response = _request(client, method, path, query, body=body, content_type=content_type, timeout=timeout)
+    data = response.data
     try:
         return response.status, json.loads(data) if data else None
     except ValueError:

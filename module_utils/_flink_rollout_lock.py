@@ -135,6 +135,13 @@ def take(store, cluster, namespace, holder, now, seconds, break_lock=False, chec
     return result
 
 
+def give_back(store, cluster, namespace, holder, check_mode=False):
+    """A run's release of its cluster's lock, named by the cluster as take() is (the Lease's name
+    derived once, here): flink_rollout_lock, flink_rollout_plan step=result, the gate's publish and
+    flink_fleet_plan all give it back this way."""
+    return release(store, lease_name(cluster), namespace, holder, check_mode=check_mode)
+
+
 def release(store, name, namespace, holder, check_mode=False):
     """Delete the lease when this run holds it; a lease someone else holds is left alone."""
     lease = store.get(name, namespace)
