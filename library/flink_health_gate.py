@@ -30,8 +30,9 @@ options:
   statefulset:
     description:
       - JobManager StatefulSet (Kubernetes gate, and the pod name's default).
-      - With more than one replica (hot standbys), the Flink gate passes only once every JobManager
-        pod is updated and ready too, within the same C(timeout).
+      - The Flink gate passes only once every JobManager pod (hot standbys too) is updated and
+        ready as well, within the same C(timeout), because the gate reads Flink through the pod proxy,
+        which answers before the pod's readiness probe passed.
     type: str
   deployment:
     description:
@@ -210,8 +211,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-standbys_seconds:
-  description: Seconds the Flink gate waited, after the job was healthy, for the standby JobManagers to be ready (null without standbys).
+jobmanagers_ready_seconds:
+  description:
+    - Seconds the Flink gate waited, after the job was healthy, for every JobManager pod (standbys too) to be updated and
+      ready, so that the REST Service routes to it (null when the StatefulSet does not exist).
   returned: gate flink with statefulset
   type: float
 healthy:
@@ -264,7 +267,7 @@ import datetime
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate, wait_for_standbys
+from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate, wait_for_jobmanagers_ready
 from ansible.module_utils._flink_kube import (
     FLINK_REST_ARGS,
     api_client,
@@ -410,8 +413,8 @@ def wait_healthy(params, client):
     out = gate.run()
     if params["statefulset"] and client is not None:
         remaining = max(params["timeout"] - (time.monotonic() - start), params["interval"])
-        out["standbys_seconds"] = wait_for_standbys(json_getter(client), params["namespace"], params["statefulset"],
-                                                    remaining, params["interval"])
+        out["jobmanagers_ready_seconds"] = wait_for_jobmanagers_ready(
+            json_getter(client), params["namespace"], params["statefulset"], remaining, params["interval"])
     return out
 
 

@@ -372,23 +372,26 @@ class KubeWorkloadGate:
             self.sleep(self.interval)
 
 
-def wait_for_standbys(get_json, namespace, statefulset, timeout, interval=2.0, clock=time.monotonic,
-                      sleep=time.sleep):
-    """After the Flink gate passed: with hot standbys (StatefulSet replicas > 1), wait until every
-    JobManager pod is updated and ready, so the cluster counts as healthy only with its standbys
-    standing by (a standby is ready when its REST endpoint answers, forwarding to the leader).
-    None for a lone JobManager (nothing more to wait for); else the seconds it took. Raises
+def wait_for_jobmanagers_ready(get_json, namespace, statefulset, timeout, interval=2.0, clock=time.monotonic,
+                               sleep=time.sleep):
+    """After the Flink gate passed: wait until every JobManager pod of the StatefulSet is updated
+    and ready. The Flink gate reads the REST API through the pod proxy, which answers before the
+    kubelet's readiness probe passed; until then the REST Service has no endpoint, so a cluster
+    counts as healthy only once Kubernetes routes to it, and with hot standbys only with the
+    standbys standing by (a standby is ready when its REST endpoint answers, forwarding to the
+    leader). None when the StatefulSet does not exist; else the seconds it took. Raises
     HealthGateError naming the StatefulSet's state after ``timeout``."""
     sts = get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, statefulset))
-    if sts is None or int((sts.get("spec") or {}).get("replicas", 1) or 0) <= 1:
+    if sts is None:
         return None
+    standbys = int((sts.get("spec") or {}).get("replicas", 1) or 0) > 1
     gate = KubeWorkloadGate(get_json, namespace, statefulset, timeout=timeout, interval=interval, clock=clock,
                             sleep=sleep)
     try:
         return gate.run()["seconds"]
     except HealthGateError as exc:
-        raise HealthGateError("The job is healthy, but its standby JobManagers are not: %s" % exc.msg,
-                              **exc.details) from None
+        what = "its standby JobManagers are not" if standbys else "its JobManager pod is not ready"
+        raise HealthGateError("The job is healthy, but %s: %s" % (what, exc.msg), **exc.details) from None
 
 
 def job_terminal(state):

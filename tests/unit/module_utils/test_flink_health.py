@@ -12,7 +12,7 @@ from ansible.module_utils._flink_health import (
     HealthGateError,
     KubeWorkloadGate,
     _norm_path,
-    wait_for_standbys,
+    wait_for_jobmanagers_ready,
 )
 from ansible.module_utils._flink_job import FlinkJobError, SavepointLocationLost, job_info, savepoint
 from ansible.module_utils._flink_kube import deployment_blocker, pod_blocker, pod_status_line, workload_blocker
@@ -684,9 +684,30 @@ def standby_sts(replicas, ready, updated=None, revision="r2", current="r2"):
                        else updated, "updateRevision": revision, "currentRevision": current}}
 
 
-def test_a_lone_jobmanager_adds_no_wait():
-    assert wait_for_standbys(lambda path: standby_sts(1, 0), "ns", "seq-jobmanager", 30) is None
-    assert wait_for_standbys(lambda path: None, "ns", "seq-jobmanager", 30) is None
+def test_no_statefulset_adds_no_wait():
+    assert wait_for_jobmanagers_ready(lambda path: None, "ns", "seq-jobmanager", 30) is None
+
+
+def test_a_lone_jobmanager_already_ready_adds_no_wait():
+    clock = FakeClock()
+    assert wait_for_jobmanagers_ready(lambda path: standby_sts(1, 1), "ns", "seq-jobmanager", 30,
+                                      clock=clock, sleep=clock.sleep) == 0.0
+
+
+def test_the_gate_waits_until_a_lone_jobmanager_is_ready():
+    """The Flink gate answers through the pod proxy before the readiness probe passed (the CI run
+    at 34179ba saw a created session cluster with ready_replicas None): healthy waits for Ready."""
+    clock = FakeClock()
+    looks = iter([standby_sts(1, 0), standby_sts(1, 0), standby_sts(1, 0), standby_sts(1, 1)])
+    assert wait_for_jobmanagers_ready(lambda path: next(looks), "ns", "seq-jobmanager", 30, interval=2,
+                                      clock=clock, sleep=clock.sleep) == 4.0
+
+
+def test_a_lone_jobmanager_never_ready_fails_the_gate_saying_so():
+    clock = FakeClock()
+    with pytest.raises(HealthGateError, match="JobManager pod is not ready: .*0/1 ready"):
+        wait_for_jobmanagers_ready(lambda path: standby_sts(1, 0), "ns", "seq-jobmanager", 10, interval=2,
+                                   clock=clock, sleep=clock.sleep)
 
 
 def test_the_gate_waits_until_the_standby_is_ready():
@@ -694,7 +715,7 @@ def test_the_gate_waits_until_the_standby_is_ready():
     # The first look only reads the replicas; then rolling, one ready, both ready.
     rolling = standby_sts(2, 1, 1, current="r1")
     looks = iter([rolling, rolling, standby_sts(2, 1), standby_sts(2, 2)])
-    seconds = wait_for_standbys(lambda path: next(looks), "ns", "seq-jobmanager", 30, interval=2,
+    seconds = wait_for_jobmanagers_ready(lambda path: next(looks), "ns", "seq-jobmanager", 30, interval=2,
                                 clock=clock, sleep=clock.sleep)
     assert seconds == 4.0
 
@@ -702,5 +723,5 @@ def test_the_gate_waits_until_the_standby_is_ready():
 def test_a_standby_that_never_gets_ready_fails_the_gate_saying_so():
     clock = FakeClock()
     with pytest.raises(HealthGateError, match="standby JobManagers are not: .*1/2 ready"):
-        wait_for_standbys(lambda path: standby_sts(2, 1), "ns", "seq-jobmanager", 10, interval=2,
+        wait_for_jobmanagers_ready(lambda path: standby_sts(2, 1), "ns", "seq-jobmanager", 10, interval=2,
                           clock=clock, sleep=clock.sleep)
