@@ -725,3 +725,41 @@ def test_a_standby_that_never_gets_ready_fails_the_gate_saying_so():
     with pytest.raises(HealthGateError, match="standby JobManagers are not: .*1/2 ready"):
         wait_for_jobmanagers_ready(lambda path: standby_sts(2, 1), "ns", "seq-jobmanager", 10, interval=2,
                           clock=clock, sleep=clock.sleep)
+
+
+class _ExceptionsOnly:
+    """A REST endpoint that answers /jobs/<id>/exceptions with one version's payload."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+    def describe(self):
+        return "fake"
+
+    def request(self, method, path, query=None, body=None, timeout=10):
+        assert path == "jobs/%s/exceptions" % JID
+        return 200, self.payload
+
+
+# /jobs/<id>/exceptions per Flink line (JobExceptionsInfoWithHistory, javap of flink-runtime):
+# 1.20 also sends the deprecated root-exception/all-exceptions/timestamp/truncated, 2.x only
+# exceptionHistory.
+_HISTORY = {"entries": [{"exceptionName": "java.lang.RuntimeException", "stacktrace": "java.lang.RuntimeException: boom\n\tat x"}],
+            "truncated": False}
+
+
+@pytest.mark.parametrize(
+    "line,payload,expected",
+    [
+        ("1.20", {"root-exception": "java.lang.RuntimeException: boom\n\tat x", "timestamp": 1, "all-exceptions": [],
+                  "truncated": False, "exceptionHistory": _HISTORY}, "java.lang.RuntimeException: boom"),
+        # 1.20 fills root-exception from the execution graph, also when the history is empty.
+        ("1.20", {"root-exception": "java.io.IOException: disk\n\tat y", "timestamp": 1, "all-exceptions": [],
+                  "truncated": False, "exceptionHistory": {"entries": [], "truncated": False}}, "java.io.IOException: disk"),
+        ("1.20", {"root-exception": None, "all-exceptions": [], "exceptionHistory": {"entries": []}}, ""),
+        ("2.x", {"exceptionHistory": _HISTORY}, "java.lang.RuntimeException: boom"),
+        ("2.x", {"exceptionHistory": {"entries": [], "truncated": False}}, ""),
+    ],
+)
+def test_last_exception_per_flink_line(line, payload, expected):
+    assert FlinkRestClient(_ExceptionsOnly(payload)).last_exception(JID) == expected
