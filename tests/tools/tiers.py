@@ -4,6 +4,11 @@ Each tier is `make <tier>`; every tier runs even when an earlier one failed, so 
 shows every failure, and the exit code is non-zero when any tier failed. The table is also
 written as JSON to $FLINKFLEET_CACHE/logs/test-tiers.json.
 
+Once the molecule tier passed, its scenarios have brought up and checked the proving ground
+(converge, idempotence, verify): the tiers after it run with BRINGUP=0 and do not run the
+testbed, build and Kubernetes playbooks a further time (minutes on 2 cores). After a failed
+molecule tier they bring up what they need themselves.
+
 Usage: python tests/tools/tiers.py lint unit sanity ha molecule integration ha-it
 """
 
@@ -30,10 +35,20 @@ def table(rows):
     return "\n".join(lines)
 
 
-def run_tier(tier, make=("make", "--no-print-directory"), clock=time.monotonic, runner=subprocess.call):
+# The tier whose passing means the proving ground is up for the tiers after it.
+BRINGS_UP = "molecule"
+
+
+def make_args(tier, brought_up):
+    """`make` arguments of a tier: skip bringing up the proving ground once it is up."""
+    return [tier, "BRINGUP=0"] if brought_up else [tier]
+
+
+def run_tier(tier, make=("make", "--no-print-directory"), clock=time.monotonic, runner=None, brought_up=False):
+    runner = runner or subprocess.call
     started = clock()
     print("\n=== make test: tier %s ===" % tier, flush=True)
-    code = runner(list(make) + [tier])
+    code = runner(list(make) + make_args(tier, brought_up))
     return {"tier": tier, "result": "passed" if code == 0 else "FAILED", "exit_code": code,
             "seconds": round(clock() - started, 1)}
 
@@ -43,7 +58,11 @@ def main(argv):
     if not tiers:
         print(__doc__, file=sys.stderr)
         return 2
-    rows = [run_tier(tier) for tier in tiers]
+    rows = []
+    brought_up = False
+    for tier in tiers:
+        rows.append(run_tier(tier, brought_up=brought_up))
+        brought_up = brought_up or (tier == BRINGS_UP and rows[-1]["result"] == "passed")
     summary = table(rows)
     print("\n=== make test: summary ===\n%s" % summary, flush=True)
     cache = os.environ.get("FLINKFLEET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "flinkfleet")

@@ -43,10 +43,26 @@ def test_main_runs_every_tier_and_fails_when_one_failed(tmp_path, monkeypatch, c
     codes = {"lint": 1, "unit": 0}
     seen = []
     monkeypatch.setenv("FLINKFLEET_CACHE", str(tmp_path))
-    monkeypatch.setattr(tiers, "run_tier", lambda tier: seen.append(tier) or
+    monkeypatch.setattr(tiers, "run_tier", lambda tier, brought_up: seen.append(tier) or
                         {"tier": tier, "result": "passed" if codes[tier] == 0 else "FAILED",
                          "exit_code": codes[tier], "seconds": 1.0})
     assert tiers.main(["tiers.py", "lint", "unit"]) == 1
     assert seen == ["lint", "unit"], "a failed tier does not stop the later ones"
     assert "failed: lint" in capsys.readouterr().out
     assert (tmp_path / "logs" / "test-tiers.json").read_text().count('"tier"') == 2
+
+
+@pytest.mark.parametrize("codes, expected", [
+    # After a passed molecule tier the later tiers skip bringing up the proving ground ...
+    ({"lint": 1, "molecule": 0, "integration": 0, "ha-it": 0},
+     [["lint"], ["molecule"], ["integration", "BRINGUP=0"], ["ha-it", "BRINGUP=0"]]),
+    # ... after a failed one they bring it up themselves; no molecule tier: always themselves.
+    ({"molecule": 2, "integration": 0, "ha-it": 0}, [["molecule"], ["integration"], ["ha-it"]]),
+    ({"unit": 0, "ha-it": 0}, [["unit"], ["ha-it"]]),
+])
+def test_tiers_after_a_passed_molecule_tier_skip_the_bring_up(tmp_path, monkeypatch, codes, expected):
+    calls = []
+    monkeypatch.setenv("FLINKFLEET_CACHE", str(tmp_path))
+    monkeypatch.setattr(tiers.subprocess, "call", lambda argv: calls.append(argv[2:]) or codes[argv[2]])
+    tiers.main(["tiers.py"] + list(codes))
+    assert calls == expected
