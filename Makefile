@@ -108,9 +108,9 @@ integration: $(call bringup,build testbed-k8s) collection
 	  tests/integration/test_collection.py
 
 # Each scenario's output is kept in $(FLINKFLEET_CACHE)/logs, with each task's start time and
-# duration (ansible.posix.profile_tasks) and the slowest tasks of every play at its end. Every scenario runs, also after one
-# failed (each brings up what it needs); the failed ones' failed tasks are printed again last,
-# where a CI log that keeps only head and tail still shows them.
+# duration (ansible.posix.profile_tasks) and the slowest tasks of every play at its end. Every
+# scenario runs, also after one failed (each brings up what it needs); the failed ones' failed
+# tasks are printed again last, where a CI log that keeps only head and tail still shows them.
 molecule: export ANSIBLE_CALLBACKS_ENABLED = ansible.posix.profile_tasks
 molecule: export PROFILE_TASKS_TASK_OUTPUT_LIMIT = 10
 molecule: venv
