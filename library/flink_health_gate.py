@@ -92,6 +92,33 @@ options:
       - Needs the Kubernetes API (not C(base_url)).
     type: int
     default: 3
+  apply:
+    description:
+      - Manifests to apply first, in order, in this module run (one process fewer per cluster than a
+        C(kubernetes.core.k8s) task), with kubernetes.core's client-side apply (the last-applied-configuration
+        annotation and its merge patch, module_utils/_flink_apply.py), for the kinds the flink_cluster role
+        makes. The gate starts after the apply (and C(replace_jobmanagers)).
+      - In check mode the writes go with C(dryRun=All) and the gate is not waited for (nothing was started).
+      - Needs the Kubernetes API.
+    type: list
+    elements: dict
+    default: []
+  replace_jobmanagers:
+    description:
+      - After the apply, delete the JobManager pods (C(selector)) that still run a template older than
+        C(statefulset)'s update revision, and wait up to C(timeout) seconds until they are gone (a
+        StatefulSet does not replace a pod that never became ready, nor an application JobManager that
+        exited after stop-with-savepoint).
+    type: dict
+    suboptions:
+      selector:
+        description: The label selector of the cluster's JobManager pods.
+        type: str
+        required: true
+      timeout:
+        description: Seconds to wait for the StatefulSet's controller and for the old pods to go.
+        type: int
+        default: 120
   record:
     description:
       - What the flink_cluster role applied. Once the gate passed, in the same module run (one
@@ -192,7 +219,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Read-only; in check mode it still looks, and C(record) writes nothing.
+    details: In check mode it still looks, C(apply) is a server-side dry run (then the gate is not waited for), and C(record) writes nothing.
   idempotent:
     support: full
 """
@@ -253,6 +280,14 @@ recorded:
   description: The last-healthy record written on the PVC.
   returned: with record
   type: dict
+applied:
+  description: Each object of C(apply), in order, with its C(kind), C(name) and C(action) (created, patched or unchanged).
+  returned: with apply
+  type: list
+replaced:
+  description: The JobManager pods deleted to be recreated from the current template.
+  returned: with replace_jobmanagers
+  type: list
 pruned:
   description: The ConfigMaps deleted (in check mode, those that would be).
   returned: with record
@@ -267,6 +302,7 @@ import datetime
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils._flink_apply import apply_objects, replace_jobmanagers
 from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate, wait_for_jobmanagers_ready
 from ansible.module_utils._flink_kube import (
     FLINK_REST_ARGS,
@@ -299,6 +335,11 @@ def argspec():
         timeout=dict(type="int", default=300),
         interval=dict(type="float", default=2.0),
         fail_fast_restarts=dict(type="int", default=3),
+        apply=dict(type="list", elements="dict", default=[]),
+        replace_jobmanagers=dict(type="dict", options=dict(
+            selector=dict(type="str", required=True),
+            timeout=dict(type="int", default=120),
+        )),
         record=dict(type="dict", options=dict(
             pvc=dict(type="str", required=True),
             instance=dict(type="str", required=True),
@@ -328,27 +369,60 @@ def argspec():
     return spec
 
 
-def run(params, check_mode=False, store_for=KubeRecordStore, now=None, clock=None, lease_store_for=None):
-    """The gate; then, when it passed and C(record) is given, the record (a failed gate raises first)."""
+def run(params, check_mode=False, store_for=KubeRecordStore, now=None, clock=None, lease_store_for=None,
+        kube_call_for=None):
+    """The apply (and the JobManager pods replaced) when asked; the gate; then, when it passed and
+    C(record) is given, the record (a failed apply or gate raises first)."""
     record = params.get("record")
     if record and (params["base_url"] or not params["statefulset"]):
         raise FlinkfleetError("record needs the Kubernetes API and statefulset")
+    if (params.get("apply") or params.get("replace_jobmanagers")) and (params["base_url"] or not params["statefulset"]):
+        raise FlinkfleetError("apply and replace_jobmanagers need the Kubernetes API and statefulset")
     if params["gate"] == "kubernetes" and not params["statefulset"]:
         raise FlinkfleetError("gate=kubernetes needs statefulset")
     if params["gate"] == "flink" and not (params["jobmanager_pod"] or params["statefulset"] or params["base_url"]):
         raise FlinkfleetError("Give jobmanager_pod, statefulset or base_url")
     kube = params["gate"] == "kubernetes" or not params["base_url"]
     client = api_client(params["kubeconfig"], params["context"]) if kube else None
+    before = apply_first(params, (kube_call_for or kube_call)(client), check_mode)
+    if check_mode and params.get("apply"):
+        # A dry run started nothing: there is no new revision to wait for.
+        return dict(before, changed=any(o["action"] != "unchanged" for o in before["applied"]), seconds=0.0)
     out = wait_healthy(params, client)
+    out.update(before)
     if record:
         recorded_at = (now or datetime.datetime.now(datetime.timezone.utc)).isoformat()
         out.update(record_revision(store_for(client), params["namespace"], record["pvc"], params["statefulset"],
                                    build_record(record, out, recorded_at), record["instance"],
                                    record["keep_configmaps"], check_mode=check_mode))
         out["changed"] = not check_mode
+    if any(o["action"] != "unchanged" for o in out.get("applied", [])) or out.get("replaced"):
+        out["changed"] = True
     if params.get("publish"):
         out["published"] = publish_passed(params, out, client, check_mode, time.time() if clock is None else clock(),
                                           lease_store_for or kube_lease_store)
+    return out
+
+
+def kube_call(client):
+    """call(method, path, body, query, content_type) -> (status, answer) over the client."""
+    from ansible.module_utils._flink_kube import call_json
+
+    def call(method, path, body, query, content_type):
+        return call_json(client, method, path, body, query, content_type)
+
+    return call
+
+
+def apply_first(params, call, check_mode):
+    """The apply and the replaced JobManager pods, before the gate ({} when neither is asked)."""
+    out = {}
+    if params.get("apply"):
+        out["applied"] = apply_objects(call, params["apply"], check_mode)
+    replace = params.get("replace_jobmanagers")
+    if replace and not check_mode:
+        out["replaced"] = replace_jobmanagers(call, params["namespace"], params["statefulset"], replace["selector"],
+                                              replace["timeout"])
     return out
 
 

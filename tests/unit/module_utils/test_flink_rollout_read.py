@@ -84,7 +84,7 @@ def test_the_annotation_names_are_the_roles():
     assert role["__flink_cluster_ann_generation"] == ANN_GENERATION
     assert role["__flink_cluster_ann_gate"] == ANN_GATE
     assert role["__flink_cluster_ann_last_healthy"] == ANN_LAST_HEALTHY
-    with open(os.path.join(ROOT, "roles", "flink_cluster", "tasks", "apply.yml")) as handle:
+    with open(os.path.join(ROOT, "roles", "flink_cluster", "tasks", "gate.yml")) as handle:
         assert "'%s'" % ANN_RESTORE_PATH in handle.read()
 
 
