@@ -52,24 +52,30 @@ def _line_order(line):
     return tuple(int(p) for p in line.split("."))
 
 
-def flink_version_profile(version):
-    """The profile of the line ``version`` belongs to, with ``line`` and ``version`` added."""
+def flink_version_problem(version):
+    """Why flink_cluster cannot run ``version`` (naming the supported lines), or "" when it can."""
     text = str(version if version is not None else "").strip()
     match = _VERSION.match(text)
     supported = ", ".join("%s.x" % line for line in sorted(FLINK_LINES, key=_line_order))
     if not match:
-        raise AnsibleFilterError(
-            "Flink version %r is not a version (MAJOR.MINOR or MAJOR.MINOR.PATCH); supported lines: %s"
-            % (version, supported)
-        )
+        return "Flink version %r is not a version (MAJOR.MINOR or MAJOR.MINOR.PATCH); supported lines: %s" % (
+            version, supported)
+    if "%d.%d" % (int(match.group(1)), int(match.group(2))) not in FLINK_LINES:
+        return "Flink %s is not supported by flink_cluster; supported lines: %s" % (text, supported)
+    return ""
+
+
+def flink_version_profile(version):
+    """The profile of the line ``version`` belongs to, with ``line`` and ``version`` added."""
+    problem = flink_version_problem(version)
+    if problem:
+        raise AnsibleFilterError(problem)
+    text = str(version).strip()
+    match = _VERSION.match(text)
     line = "%d.%d" % (int(match.group(1)), int(match.group(2)))
-    if line not in FLINK_LINES:
-        raise AnsibleFilterError(
-            "Flink %s is not supported by flink_cluster; supported lines: %s" % (text, supported)
-        )
     return dict(FLINK_LINES[line], line=line, version=text)
 
 
 class FilterModule:
     def filters(self):
-        return {"flink_version_profile": flink_version_profile}
+        return {"flink_version_profile": flink_version_profile, "flink_version_problem": flink_version_problem}

@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from flink_versions import FilterModule, flink_version_profile
+from flink_versions import FilterModule, flink_version_problem, flink_version_profile
 
 SUPPORTED = "1.20.x, 2.0.x, 2.1.x, 2.2.x, 2.3.x"
 
@@ -53,6 +53,13 @@ def test_unsupported_version_refused_naming_the_lines(version, words):
         flink_version_profile(version)
     for word in words:
         assert word in str(err.value)
+    # The role's input check says the same (flink_version_problem), before anything is touched.
+    assert flink_version_problem(version) == str(err.value)
+
+
+@pytest.mark.parametrize("version", ["1.20.3", "2.0.1", "2.1", "2.2.1", "2.3.0", " 2.3.0 "])
+def test_a_supported_version_has_no_problem(version):
+    assert flink_version_problem(version) == ""
 
 
 def test_profile_is_a_copy():
@@ -62,3 +69,4 @@ def test_profile_is_a_copy():
 
 def test_filter_registered():
     assert FilterModule().filters()["flink_version_profile"] is flink_version_profile
+    assert FilterModule().filters()["flink_version_problem"] is flink_version_problem
