@@ -41,8 +41,8 @@ def object_paths(obj):
         raise FlinkfleetError("apply: kind %r is not one the role applies (%s)" % (kind, ", ".join(sorted(KINDS))))
     group, plural, namespaced = KINDS[kind]
     if obj.get("apiVersion") != _GROUPS[group]:
-        raise FlinkfleetError("apply: %s %s has apiVersion %r, expected %r" % (kind, name, obj.get("apiVersion"),
-                                                                            _GROUPS[group]))
+        raise FlinkfleetError("apply: %s %s has apiVersion %r, expected %r"
+                              % (kind, name, obj.get("apiVersion"), _GROUPS[group]))
     if not name:
         raise FlinkfleetError("apply: a %s without metadata.name" % kind)
     namespace = meta.get("namespace")
@@ -57,7 +57,7 @@ def _patch_for(actual, desired):
     nothing to change (its apply_patch returns actual itself then)."""
     from ansible_collections.kubernetes.core.plugins.module_utils.apply import apply_patch
 
-    _, patch = apply_patch(actual, desired)
+    patch = apply_patch(actual, desired)[1]
     return None if patch is actual else patch
 
 
@@ -126,8 +126,8 @@ def replace_jobmanagers(call, namespace, statefulset, selector, timeout, interva
     while True:
         status, sts = call("GET", sts_path, None, None, "application/json")
         if status >= 400:
-            raise FlinkfleetError("Reading StatefulSet %s/%s: HTTP %s %s" % (namespace, statefulset, status,
-                                                                            _message(sts)))
+            raise FlinkfleetError("Reading StatefulSet %s/%s: HTTP %s %s"
+                                  % (namespace, statefulset, status, _message(sts)))
         seen = (sts.get("status") or {}).get("observedGeneration") or 0
         if seen >= sts["metadata"].get("generation", 0):
             break
