@@ -137,8 +137,8 @@ def test_revision_follows_the_rendered_spec_not_the_template_text(rendered, vari
 
 
 def test_both_pod_templates_carry_the_revision(rendered):
-    """apply.yml renders the revision into the pod templates: a new revision always replaces the
-    pods, also when nothing else in them changed (the gate then expects a restarted job)."""
+    """The revision is rendered into the pod templates gate.yml applies: a new revision always
+    replaces the pods, also when nothing else in them changed (the gate then expects a restarted job)."""
     manifests, _inputs = rendered["original"]
     for manifest in manifests:
         assert "flinkfleet.io/revision" in manifest["spec"]["template"]["metadata"]["annotations"], manifest["kind"]
