@@ -12,6 +12,8 @@ import flink_health_gate
 from ansible.module_utils._flink_apply import apply_objects, object_paths, outdated_jobmanagers, replace_jobmanagers
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
+from fakes import FakeClock
+
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c1-config-ab", "namespace": "ns"},
       "data": {"config.yaml": "a: 1"}}
@@ -176,17 +178,6 @@ def test_outdated_jobmanagers(pods, names):
     assert [p["name"] for p in outdated_jobmanagers({"status": {"updateRevision": "r2"}}, pods)] == names
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 class ReplacingApi:
     """A StatefulSet whose controller sees the template after `seen_after` reads, and JobManager pods
     that the controller recreates (new uid) `gone_after` lists after they were deleted."""
@@ -224,7 +215,7 @@ class ReplacingApi:
 def test_replace_jobmanagers(pods, seen_after, deleted):
     api = ReplacingApi(pods, seen_after=seen_after)
     clock = FakeClock()
-    out = replace_jobmanagers(api, "ns", "jm", "sel", timeout=60, sleep=clock.sleep, monotonic=clock.monotonic)
+    out = replace_jobmanagers(api, "ns", "jm", "sel", timeout=60, sleep=clock.sleep, monotonic=clock)
     assert out == deleted and sorted(api.deleted) == deleted
     # No pod is deleted before the controller saw the template.
     first_delete = next((i for i, r in enumerate(api.requests) if r[0] == "DELETE"), len(api.requests))
@@ -241,7 +232,7 @@ def test_replace_jobmanagers_times_out_naming_what(seen_after, never_gone, words
     api = ReplacingApi([pod("jm-0", "u0", "r1")], seen_after=seen_after, never_gone=never_gone)
     clock = FakeClock()
     with pytest.raises(FlinkfleetError, match=words):
-        replace_jobmanagers(api, "ns", "jm", "sel", timeout=30, sleep=clock.sleep, monotonic=clock.monotonic)
+        replace_jobmanagers(api, "ns", "jm", "sel", timeout=30, sleep=clock.sleep, monotonic=clock)
 
 
 def gate_params(**kw):
