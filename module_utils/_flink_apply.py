@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from ansible.module_utils._flink_kube import api_message, pod_revision, update_revision
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 # kind -> (API group path, plural, namespaced)
@@ -82,7 +83,7 @@ def apply_objects(call, objects, check_mode=False):
             status, answer = call("POST", collection, _annotated(obj), query, "application/json")
             action = "created"
         elif status >= 400:
-            raise FlinkfleetError("apply: reading %s: HTTP %s %s" % (what, status, _message(actual)))
+            raise FlinkfleetError("apply: reading %s: HTTP %s %s" % (what, status, api_message(actual)))
         else:
             patch = _patch_for(actual, obj)
             if patch is None:
@@ -94,22 +95,16 @@ def apply_objects(call, objects, check_mode=False):
             same = (answer or {}).get("metadata", {}).get("resourceVersion") == actual["metadata"].get("resourceVersion")
             action = "unchanged" if status < 400 and same and not check_mode else "patched"
         if status >= 400:
-            raise FlinkfleetError("apply: %s refused: HTTP %s %s" % (what, status, _message(answer)))
+            raise FlinkfleetError("apply: %s refused: HTTP %s %s" % (what, status, api_message(answer)))
         done.append(dict(kind=obj["kind"], name=obj["metadata"]["name"], action=action))
     return done
 
 
-def _message(answer):
-    return ((answer or {}).get("message") or "")[:300]
-
-
-def outdated_jobmanagers(statefulset, pods):
+def outdated_jobmanagers(revision, pods):
     """The JobManager pods (name, uid) that still run a template older than the StatefulSet's
     update revision, not already being deleted."""
-    update = (statefulset.get("status") or {}).get("updateRevision") or ""
     return [dict(name=p["metadata"]["name"], uid=p["metadata"]["uid"]) for p in pods
-            if not p["metadata"].get("deletionTimestamp")
-            and (p["metadata"].get("labels") or {}).get("controller-revision-hash") != update]
+            if not p["metadata"].get("deletionTimestamp") and pod_revision(p) != revision]
 
 
 def replace_jobmanagers(call, namespace, statefulset, selector, timeout, interval=1.0, sleep=time.sleep,
@@ -127,9 +122,9 @@ def replace_jobmanagers(call, namespace, statefulset, selector, timeout, interva
         status, sts = call("GET", sts_path, None, None, "application/json")
         if status >= 400:
             raise FlinkfleetError("Reading StatefulSet %s/%s: HTTP %s %s"
-                                  % (namespace, statefulset, status, _message(sts)))
-        seen = (sts.get("status") or {}).get("observedGeneration") or 0
-        if seen >= sts["metadata"].get("generation", 0):
+                                  % (namespace, statefulset, status, api_message(sts)))
+        revision = update_revision(sts)
+        if revision:
             break
         if monotonic() >= deadline:
             raise FlinkfleetError("StatefulSet %s/%s: its controller did not see the new template within %s s"
@@ -139,14 +134,14 @@ def replace_jobmanagers(call, namespace, statefulset, selector, timeout, interva
     def pods():
         status, found = call("GET", pods_path, None, [("labelSelector", selector)], "application/json")
         if status >= 400:
-            raise FlinkfleetError("Listing the JobManager pods (%s): HTTP %s %s" % (selector, status, _message(found)))
+            raise FlinkfleetError("Listing the JobManager pods (%s): HTTP %s %s" % (selector, status, api_message(found)))
         return (found or {}).get("items") or []
 
-    outdated = outdated_jobmanagers(sts, pods())
+    outdated = outdated_jobmanagers(revision, pods())
     for pod in outdated:
         status, answer = call("DELETE", "%s/%s" % (pods_path, pod["name"]), None, None, "application/json")
         if status >= 400 and status != 404:
-            raise FlinkfleetError("Deleting pod %s/%s: HTTP %s %s" % (namespace, pod["name"], status, _message(answer)))
+            raise FlinkfleetError("Deleting pod %s/%s: HTTP %s %s" % (namespace, pod["name"], status, api_message(answer)))
     gone = set(p["uid"] for p in outdated)
     while gone & set(p["metadata"]["uid"] for p in pods()):
         if monotonic() >= deadline:

@@ -71,6 +71,25 @@ def call_json(client, method, path, body=None, query=None, content_type="applica
         return response.status, {"message": data[:300].decode("utf-8", "replace")}
 
 
+def api_message(answer):
+    """The Kubernetes API's message in an answer of call_json (a Status), short enough for an error."""
+    return ((answer or {}).get("message") or "")[:300]
+
+
+def update_revision(statefulset):
+    """The StatefulSet's update revision once its controller has seen the current template, else
+    None (a pod's controller-revision-hash label says which revision it runs)."""
+    status = (statefulset or {}).get("status") or {}
+    if status.get("observedGeneration", 0) < ((statefulset or {}).get("metadata") or {}).get("generation", 0):
+        return None
+    return status.get("updateRevision") or None
+
+
+def pod_revision(pod):
+    """The StatefulSet revision a pod (its JSON) runs."""
+    return ((pod.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash")
+
+
 def json_getter(client, timeout=10):
     """A function path -> parsed JSON, or None on 404."""
 
@@ -160,12 +179,9 @@ def pod_blocker(get_json, namespace, pod, max_restarts, statefulset=None, get_lo
     if data is None or (data.get("metadata") or {}).get("deletionTimestamp"):
         return None
     if statefulset:
-        sts = get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, statefulset))
-        status = (sts or {}).get("status") or {}
-        revision = status.get("updateRevision")
-        if status.get("observedGeneration", 0) < ((sts or {}).get("metadata") or {}).get("generation", 0):
-            return None  # the controller has not taken the new revision in yet
-        if not revision or ((data.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash") != revision:
+        # None while the controller has not taken the new revision in yet.
+        revision = update_revision(get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (namespace, statefulset)))
+        if not revision or pod_revision(data) != revision:
             return None
     return _container_blocker(data, namespace, pod, max_restarts, get_log)
 

@@ -163,7 +163,7 @@ class KubeLeaseStore:
         self._client = api_client
 
     def _call(self, method, path, body=None, missing_ok=False):
-        from ansible.module_utils._flink_kube import call_json
+        from ansible.module_utils._flink_kube import api_message, call_json
 
         status, answer = call_json(self._client, method, path, body)
         if status == 409:
@@ -172,7 +172,7 @@ class KubeLeaseStore:
             return None
         if status >= 400:
             raise FlinkfleetError("Kubernetes refused the rollout lock: HTTP %s %s on %s %s"
-                                  % (status, ((answer or {}).get("message") or "")[:300], method, path))
+                                  % (status, api_message(answer), method, path))
         return answer
 
     @staticmethod

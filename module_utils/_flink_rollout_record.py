@@ -64,14 +64,14 @@ class KubeRecordStore:
         self._client = api_client
 
     def _call(self, what, method, path, body=None, query=None, content_type="application/json"):
-        from ansible.module_utils._flink_kube import call_json
+        from ansible.module_utils._flink_kube import api_message, call_json
 
         try:
             status, answer = call_json(self._client, method, path, body, query, content_type)
         except FlinkfleetError as exc:
             raise FlinkfleetError("%s failed: %s" % (what, exc.msg)) from None
         if status >= 400:
-            raise FlinkfleetError("%s: HTTP %s %s" % (what, status, ((answer or {}).get("message") or "")[:300]))
+            raise FlinkfleetError("%s: HTTP %s %s" % (what, status, api_message(answer)))
         return answer
 
     def annotate(self, kind, namespace, name, annotations):

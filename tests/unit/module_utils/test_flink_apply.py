@@ -175,7 +175,7 @@ def pod(name, uid, rev, deleting=False):
     pytest.param([pod("jm-0", "u0", "r2"), pod("jm-1", "u1", "r1")], ["jm-1"], id="a standby on the old template"),
 ])
 def test_outdated_jobmanagers(pods, names):
-    assert [p["name"] for p in outdated_jobmanagers({"status": {"updateRevision": "r2"}}, pods)] == names
+    assert [p["name"] for p in outdated_jobmanagers("r2", pods)] == names
 
 
 class ReplacingApi:
