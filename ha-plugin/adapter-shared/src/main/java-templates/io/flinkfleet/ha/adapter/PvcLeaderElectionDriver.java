@@ -168,6 +168,12 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
         if (fencedReported.compareAndSet(false, true)) {
             granted = false;
             fence.metrics().leadershipLost();
+            if (lock.isClosed()) {
+                // Given up on purpose (the JobManager is stopping): no error, nothing to fail.
+                LOG.info("Gave the leadership lock {} up; epoch {} ends.", lock.file(), fence.epoch());
+                listener.onRevokeLeadership();
+                return;
+            }
             LOG.error("Lost leadership (lock {} or epoch {} superseded); giving up.", lock.file(), fence.epoch());
             listener.onRevokeLeadership();
             listener.onError(new FencedException(fence.epoch(), "the leadership lock was lost or a newer epoch taken"));
@@ -202,6 +208,11 @@ public class PvcLeaderElectionDriver implements LeaderElectionDriver {
         published.remove(componentId);
         try {
             new PvcLeaderElectionDriverDeleter(leaders, fence).deleteOwn(componentId);
+        } catch (FencedException e) {
+            if (!lock.isClosed()) {
+                listener.onError(e);
+            }
+            // Otherwise leadership was given up on purpose: the next leader owns the record.
         } catch (IOException e) {
             listener.onError(e);
         }

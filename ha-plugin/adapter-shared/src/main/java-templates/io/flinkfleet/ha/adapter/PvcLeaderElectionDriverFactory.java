@@ -40,6 +40,9 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
      */
     // @GuardedBy("this")
     private PvcHaMetricsServer metricsServer;
+    /** Removes the hook that gives the lock up when the JVM begins to stop. */
+    // @GuardedBy("this")
+    private Runnable removeStopHook;
 
     public PvcLeaderElectionDriverFactory(PvcHaLayout layout, EpochFence fence, DurableFiles files, Duration pollInterval) {
         this(layout, fence, files, pollInterval, 0, "0.0.0.0");
@@ -101,8 +104,23 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
         if (l == null || l.isClosed()) {
             l = new LeadershipLock(layout.lockFile());
             lock.set(l);
+            installStopHook(l);
         }
         return l;
+    }
+
+    /**
+     * On SIGTERM (a pod deleted, even with grace period 0, gets SIGTERM and only seconds later
+     * SIGKILL) the lock is given up at once, under the fence's commit exclusion, so a standby
+     * leads without waiting for this JVM's death; this process's later commits are refused.
+     */
+    // @GuardedBy("this")
+    private void installStopHook(LeadershipLock l) {
+        if (removeStopHook != null) {
+            removeStopHook.run(); // its lock is closed already
+        }
+        removeStopHook = fence.releaseLockOnJvmStop(l,
+                () -> LOG.info("The JobManager is stopping: giving the leadership lock {} up now.", l.file()));
     }
 
     private synchronized void startMetricsServer() throws java.io.IOException {
@@ -116,7 +134,11 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
     public synchronized void releaseLock() {
         LeadershipLock l = lock.getAndSet(null);
         if (l != null) {
-            l.close();
+            fence.releaseLock(l);
+        }
+        if (removeStopHook != null) {
+            removeStopHook.run();
+            removeStopHook = null;
         }
         if (metricsServer != null) {
             metricsServer.close();

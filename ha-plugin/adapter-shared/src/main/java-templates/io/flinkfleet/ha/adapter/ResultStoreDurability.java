@@ -112,7 +112,7 @@ final class ResultStoreDurability {
         files.io().delete(staged); // a leftover of a crashed attempt
         stage.accept(null);
         byte[] bytes = Files.readAllBytes(staged);
-        files.writeAtomically(dirty, bytes, fence::checkNotFenced);
+        files.writeAtomically(dirty, bytes, fence);
         files.io().delete(staged);
         syncAncestorsOnce(base);
     }
@@ -151,9 +151,9 @@ final class ResultStoreDurability {
             throw new NoSuchElementException("Could not mark " + id + " as clean as it is not present in " + base + ".");
         }
         if (deleteOnCommit) {
-            files.deleteDurably(dirty, fence::checkNotFenced);
+            files.deleteDurably(dirty, fence);
         } else {
-            files.renameDurably(dirty, clean, fence::checkNotFenced);
+            files.renameDurably(dirty, clean, fence);
         }
     }
 }

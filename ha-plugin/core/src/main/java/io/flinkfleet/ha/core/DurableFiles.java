@@ -81,19 +81,25 @@ public final class DurableFiles {
             seam.after(WriteStep.TEMP_WRITTEN, target);
             io.force(temp);
             seam.after(WriteStep.TEMP_FSYNCED, target);
-            beforeCommit.check();
+            boolean[] renamed = {false};
             try {
-                io.rename(temp, target);
-            } catch (AtomicMoveNotSupportedException e) {
-                // Never fall back to a non-atomic copy: that is exactly the torn write we avoid.
-                throw e;
-            } catch (IOException e) {
-                // rename(2) may have happened even though an error is reported (e.g. NFS retry).
-                throw new CommitOutcomeUnknownException(target, e);
+                beforeCommit.checkThen(() -> {
+                    try {
+                        io.rename(temp, target);
+                    } catch (AtomicMoveNotSupportedException e) {
+                        // Never fall back to a non-atomic copy: that is exactly the torn write we avoid.
+                        throw e;
+                    } catch (IOException e) {
+                        // rename(2) may have happened even though an error is reported (e.g. NFS retry).
+                        throw new CommitOutcomeUnknownException(target, e);
+                    }
+                    renamed[0] = true;
+                    seam.after(WriteStep.RENAMED, target);
+                    io.fsyncDir(dir);
+                });
+            } finally {
+                committed = renamed[0];
             }
-            committed = true;
-            seam.after(WriteStep.RENAMED, target);
-            io.fsyncDir(dir);
             seam.after(WriteStep.DIRECTORY_FSYNCED, target);
             metrics.commitCompleted(started);
         } catch (IOException e) {
@@ -143,14 +149,15 @@ public final class DurableFiles {
 
     /** {@link #deleteDurably(Path)} with {@code beforeDelete} run right before the unlink. */
     public void deleteDurably(Path file, PreCommitCheck beforeDelete) throws IOException {
-        beforeDelete.check();
-        if (io.delete(file)) {
-            try {
-                io.fsyncDir(file.toAbsolutePath().getParent());
-            } catch (IOException e) {
-                throw new CommitOutcomeUnknownException(file, e);
+        beforeDelete.checkThen(() -> {
+            if (io.delete(file)) {
+                try {
+                    io.fsyncDir(file.toAbsolutePath().getParent());
+                } catch (IOException e) {
+                    throw new CommitOutcomeUnknownException(file, e);
+                }
             }
-        }
+        });
     }
 
     /**
@@ -160,19 +167,20 @@ public final class DurableFiles {
      * @throws CommitOutcomeUnknownException if the rename or the directory fsync failed
      */
     public void renameDurably(Path from, Path to, PreCommitCheck beforeCommit) throws IOException {
-        beforeCommit.check();
-        try {
-            io.rename(from, to);
-        } catch (AtomicMoveNotSupportedException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new CommitOutcomeUnknownException(to, e);
-        }
-        try {
-            io.fsyncDir(to.toAbsolutePath().getParent());
-        } catch (IOException e) {
-            throw new CommitOutcomeUnknownException(to, e);
-        }
+        beforeCommit.checkThen(() -> {
+            try {
+                io.rename(from, to);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new CommitOutcomeUnknownException(to, e);
+            }
+            try {
+                io.fsyncDir(to.toAbsolutePath().getParent());
+            } catch (IOException e) {
+                throw new CommitOutcomeUnknownException(to, e);
+            }
+        });
     }
 
     /** Deletes a directory tree durably, deepest entries first; missing is fine. */
@@ -241,5 +249,21 @@ public final class DurableFiles {
         PreCommitCheck NONE = () -> {};
 
         void check() throws IOException;
+
+        /**
+         * Runs {@link #check()}, then {@code commit} (the rename or unlink and its directory
+         * fsync). A check that guards leadership ({@link EpochFence}) overrides this so that
+         * leadership cannot be given up between the two.
+         */
+        default void checkThen(CommitStep commit) throws IOException {
+            check();
+            commit.run();
+        }
+    }
+
+    /** The commit itself: a rename or an unlink, and the directory fsync that makes it durable. */
+    @FunctionalInterface
+    public interface CommitStep {
+        void run() throws IOException;
     }
 }

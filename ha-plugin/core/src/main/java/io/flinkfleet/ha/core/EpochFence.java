@@ -8,6 +8,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Epoch-based fencing, the safety net behind the {@link LeadershipLock}.
@@ -23,8 +24,14 @@ import java.time.Instant;
  * held, and {@link #checkNotFenced()} (run right before every commit, delete and result write)
  * first asserts that the lock is still held. A writer that lost the lock is fenced at its next
  * check even before a new leader has taken an epoch.
+ *
+ * <p>As a {@link DurableFiles.PreCommitCheck} the fence runs each check and its commit (rename or
+ * unlink, and the directory fsync) under the read side of a read-write lock, and
+ * {@link #releaseLock} gives the leadership lock up under the write side: leadership can end
+ * early (a JobManager asked to stop) without opening a window between a commit's check and its
+ * rename in which a new leader could already recover.
  */
-public final class EpochFence {
+public final class EpochFence implements DurableFiles.PreCommitCheck {
     static final String PREFIX = "epoch-";
 
     private final Path epochsDir;
@@ -32,6 +39,8 @@ public final class EpochFence {
     private volatile long epoch = -1;
     private volatile boolean fenced;
     private volatile LeadershipLock lock;
+    /** Read side: a commit between its check and its rename. Write side: giving the lock up. */
+    private final ReentrantReadWriteLock commits = new ReentrantReadWriteLock();
 
     public EpochFence(Path epochsDir) {
         this(epochsDir, new DurableFiles());
@@ -119,6 +128,71 @@ public final class EpochFence {
             files.metrics().fenceRefused();
             throw refused;
         }
+    }
+
+    /** {@link #checkNotFenced()}: the check a commit runs right before it commits. */
+    @Override
+    public void check() throws IOException {
+        checkNotFenced();
+    }
+
+    /**
+     * Checks, then commits, with {@link #releaseLock} excluded from both: a commit that passed
+     * its check reaches its rename while this process still holds the leadership lock.
+     */
+    @Override
+    public void checkThen(DurableFiles.CommitStep commit) throws IOException {
+        commits.readLock().lock();
+        try {
+            checkNotFenced();
+            commit.run();
+        } finally {
+            commits.readLock().unlock();
+        }
+    }
+
+    /**
+     * Gives {@code held} up once no commit is between its check and its rename; every later
+     * check of this fence fails. The kernel would drop the lock when the process dies; this
+     * ends leadership earlier (the JobManager is stopping) without a late commit.
+     */
+    public void releaseLock(LeadershipLock held) {
+        commits.writeLock().lock();
+        try {
+            held.close();
+        } finally {
+            commits.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Gives {@code held} up ({@link #releaseLock}) as soon as this JVM begins to stop (SIGTERM,
+     * {@code System.exit}), not when it dies: a deleted pod gets SIGTERM and only seconds later
+     * SIGKILL, and a standby can lead in between. Commits after that are refused.
+     *
+     * @param beforeRelease runs in the hook first (a log line)
+     * @return removes the hook (when leadership ends otherwise)
+     */
+    public Runnable releaseLockOnJvmStop(LeadershipLock held, Runnable beforeRelease) {
+        Thread hook = new Thread(() -> {
+            if (held.isHeld()) {
+                beforeRelease.run();
+            }
+            releaseLock(held);
+        }, "pvc-ha-give-up-leadership");
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+        } catch (IllegalStateException stopping) {
+            releaseLock(held); // already stopping: nothing to lead
+            return () -> {};
+        }
+        return () -> {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException stopping) {
+                // The hook runs or ran: it gives the same lock up, idempotently.
+            }
+        };
     }
 
     /** The JVM's HA metrics, shared with the durable writes of this fence. */

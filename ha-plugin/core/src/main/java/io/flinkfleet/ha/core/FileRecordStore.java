@@ -51,7 +51,7 @@ public final class FileRecordStore {
     public HaRecord write(String name, int version, boolean markedForDeletion, byte[] payload) throws IOException {
         fence.checkNotFenced();
         HaRecord record = new HaRecord(fence.epoch(), version, markedForDeletion, payload);
-        files.writeAtomically(pathOf(name), record.encode(), fence::checkNotFenced);
+        files.writeAtomically(pathOf(name), record.encode(), fence);
         return record;
     }
 
@@ -88,8 +88,7 @@ public final class FileRecordStore {
     /** Deletes an entry durably, fenced. Missing entries are fine. */
     public void delete(String name) throws IOException {
         Path file = pathOf(name);
-        fence.checkNotFenced();
-        files.deleteDurably(file);
+        files.deleteDurably(file, fence);
     }
 
     /**
@@ -107,7 +106,7 @@ public final class FileRecordStore {
         if (!Files.exists(from)) {
             return Optional.empty();
         }
-        files.renameDurably(from, to, fence::checkNotFenced);
+        files.renameDurably(from, to, fence);
         return Optional.of(to);
     }
 
@@ -116,7 +115,7 @@ public final class FileRecordStore {
         if (!marker.getFileName().toString().startsWith(DELETING_PREFIX)) {
             throw new IllegalArgumentException("Not a deletion marker: " + marker);
         }
-        files.deleteDurably(marker, fence::checkNotFenced);
+        files.deleteDurably(marker, fence);
     }
 
     /** Prefix of entries marked for deletion (hidden from listings). */

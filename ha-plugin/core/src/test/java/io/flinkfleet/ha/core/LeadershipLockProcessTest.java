@@ -108,16 +108,56 @@ class LeadershipLockProcessTest {
         }
     }
 
-    private void start(Path root, Path log) throws IOException {
+    /**
+     * A leader asked to stop (SIGTERM) that takes long to stop, as Flink's graceful shutdown
+     * does: a standby leads while that process still runs, and the stopping one writes nothing
+     * after it (one leader at a time in the log).
+     */
+    @org.junit.jupiter.api.Test
+    void aStoppingLeaderGivesTheLockUpBeforeItsProcessEnds() throws Exception {
+        Path root = tmp.resolve("meta");
+        Path log = tmp.resolve("leaders.log");
+        try {
+            start(root, log, "slow-stop");
+            String stopping = awaitLeader(log, 1, 3);
+            start(root, log);
+            Process p = contenders.get(stopping);
+            p.toHandle().destroy(); // SIGTERM (Process.destroy would also close its stdin: the watchdog)
+            awaitLeader(log, 2, 3);
+            assertThat(p.isAlive()).as("the stopping leader's process still runs (it stops slowly); its output: %s, exit %s",
+                    read(tmp.resolve(stopping + ".out")), p.isAlive() ? "-" : String.valueOf(p.exitValue())).isTrue();
+            p.destroyForcibly();
+            p.waitFor();
+            contenders.remove(stopping);
+        } finally {
+            for (Process p : contenders.values()) {
+                p.destroyForcibly();
+                p.waitFor();
+            }
+        }
+        checkOneLeaderAtATime(Files.readAllLines(log, StandardCharsets.US_ASCII), 2);
+    }
+
+    private void start(Path root, Path log, String... options) throws IOException {
         String id = "c" + nextId++;
         String cp = codeSource(LockContenderMain.class) + File.pathSeparator + codeSource(LeadershipLock.class);
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx24m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", cp,
-                LockContenderMain.class.getName(), root.toString(), log.toString(), id)
+                LockContenderMain.class.getName(), root.toString(), log.toString(), id));
+        command.addAll(List.of(options));
+        Process p = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(tmp.resolve(id + ".out").toFile())
                 .start();
         contenders.put(id, p);
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return e.toString();
+        }
     }
 
     private static String codeSource(Class<?> c) {

@@ -12,9 +12,13 @@ import java.nio.file.StandardOpenOption;
  * long as it leads (each line one {@code O_APPEND} write, checked against the lock and the epoch
  * first). Runs until killed; exits with 3 if it ever finds itself fenced.
  *
- * <p>Args: metadata root, log file, contender id.
+ * <p>Args: metadata root, log file, contender id, and optionally {@code slow-stop}: on SIGTERM
+ * the process then takes {@value #SLOW_STOP_MS} ms to stop (as Flink's graceful shutdown does)
+ * while giving the lock up at once ({@link EpochFence#releaseLockOnJvmStop}).
  */
 public final class LockContenderMain {
+    static final long SLOW_STOP_MS = 20_000;
+
     private LockContenderMain() {}
 
     public static void main(String[] args) throws Exception {
@@ -39,15 +43,27 @@ public final class LockContenderMain {
         EpochFence fence = new EpochFence(layout.epochs());
         fence.attachLock(lock);
         long epoch = fence.acquire();
+        if (args.length > 3 && args[3].equals("slow-stop")) {
+            fence.releaseLockOnJvmStop(lock, () -> {});
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    Thread.sleep(SLOW_STOP_MS);
+                } catch (InterruptedException ignored) {
+                    // stop now
+                }
+            }));
+        }
         try (FileChannel out = FileChannel.open(log, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND)) {
             for (long n = 0; ; n++) {
+                byte[] line = (id + " " + epoch + " " + n + "\n").getBytes(StandardCharsets.US_ASCII);
                 try {
-                    fence.checkNotFenced();
+                    // Checked and written with leadership unable to end in between.
+                    fence.checkThen(() -> out.write(ByteBuffer.wrap(line)));
                 } catch (FencedException e) {
-                    System.exit(3);
+                    System.out.println("fenced at line " + n);
+                    System.exit(3); // while stopping, this blocks until the hooks are done
                 }
-                out.write(ByteBuffer.wrap((id + " " + epoch + " " + n + "\n").getBytes(StandardCharsets.US_ASCII)));
                 Thread.sleep(5);
             }
         }

@@ -118,6 +118,62 @@ class StaleLeaderTest {
         newLock.close();
     }
 
+    /** A write of the leader that passed its commit check and pauses right before its rename. */
+    private Future<HaRecord> writePausedAtRename(EpochFence fence, String name) {
+        FileIo pausingRename = new ForwardingFileIo(NioFileIo.INSTANCE) {
+            @Override
+            public void rename(Path from, Path to) throws java.io.IOException {
+                if (to.getFileName().toString().equals(name)) {
+                    paused.countDown();
+                    try {
+                        resume.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                super.rename(from, to);
+            }
+        };
+        FileRecordStore store = new FileRecordStore(layout.executionPlans(), fence, new DurableFiles(pausingRename));
+        return threads.submit(() -> store.write(name, 1, false, "checked".getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Leadership given up early (the JobManager was asked to stop) while a commit is between its
+     * check and its rename: the lock goes only after that rename, so a new leader recovers the
+     * committed entry, never one that appears after it recovered. Later commits are refused.
+     */
+    @Test
+    void leadershipIsGivenUpOnlyBetweenCommits() throws Exception {
+        LeadershipLock oldLock = new LeadershipLock(layout.lockFile());
+        EpochFence oldFence = leader(oldLock);
+        Future<HaRecord> write = writePausedAtRename(oldFence, "e");
+        paused.await();
+
+        Future<?> release = threads.submit(() -> oldFence.releaseLock(oldLock));
+        LeadershipLock newLock = new LeadershipLock(layout.lockFile());
+        Future<Boolean> newLeaderSawTheEntry = threads.submit(() -> {
+            newLock.acquire();
+            return java.nio.file.Files.exists(layout.executionPlans().resolve("e"));
+        });
+        // Nothing can finish while the checked commit is paused: no release, no new leader.
+        assertThatThrownBy(() -> newLeaderSawTheEntry.get(300, java.util.concurrent.TimeUnit.MILLISECONDS))
+                .isInstanceOf(java.util.concurrent.TimeoutException.class);
+        assertThat(release.isDone()).isFalse();
+
+        resume.countDown();
+        assertThat(write.get().epoch()).isEqualTo(oldFence.epoch());
+        release.get();
+        try {
+            assertThat(newLeaderSawTheEntry.get()).isTrue();
+            FileRecordStore late = new FileRecordStore(layout.executionPlans(), oldFence, new DurableFiles());
+            assertThatThrownBy(() -> late.write("late", 1, false, new byte[] {1})).isInstanceOf(FencedException.class);
+            assertThat(layout.executionPlans().resolve("late")).doesNotExist();
+        } finally {
+            newLock.close();
+        }
+    }
+
     @Test
     void noEpochWithoutTheLock() {
         LeadershipLock lock = new LeadershipLock(layout.lockFile());

@@ -177,14 +177,14 @@ public class PvcHaServices extends AbstractHaServices {
         }
         for (Path p : new Path[] {layout.leaders(), layout.executionPlans(), layout.jobs()}) {
             // Checked before every single unlink, not once for the whole tree.
-            files.deleteTreeDurably(p, fence::checkNotFenced);
+            files.deleteTreeDurably(p, fence);
         }
     }
 
     @Override
     protected void internalCleanupJobData(JobID jobID) throws Exception {
         fence.checkNotFenced();
-        files.deleteTreeDurably(layout.job(jobID.toHexString()), fence::checkNotFenced);
+        files.deleteTreeDurably(layout.job(jobID.toHexString()), fence);
         // Only this epoch's leader file; see PvcLeaderElectionDriver#deleteLeaderInformation.
         new PvcLeaderElectionDriverDeleter(new FileRecordStore(layout.leaders(), fence, files), fence)
                 .deleteOwn(getLeaderPathForJobManager(jobID));
