@@ -14,8 +14,9 @@ export PATH := $(BIN):$(PATH)
 PLAYBOOK := $(BIN)/ansible-playbook
 PYTHON ?= python3
 MVN := mvn -B -ntp
-# Scenarios in dependency order: later ones use what earlier ones brought up.
-MOLECULE_SCENARIOS ?= testbed build k8s-testbed rollout fleet
+# Scenarios in dependency order: later ones use what earlier ones brought up (`default` is the
+# local proving ground: engine, registry, Flink distribution, base image).
+MOLECULE_SCENARIOS ?= default build k8s-testbed rollout fleet
 
 .PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule collection sanity soak bench-failover bench-build bench-fleet bench-k8s-failover
 
