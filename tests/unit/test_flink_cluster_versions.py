@@ -86,7 +86,7 @@ def test_lines_differ_only_in_the_ha_factory(rendered):
 
 @pytest.mark.parametrize("version", ["1.19.3", "2.4.0", "latest"])
 def test_unsupported_version_fails_the_role_check(tmp_path, version):
-    check = _task("main.yml", lambda t: t.get("name") == "Check the Flink version is one the role supports.")
+    check = _task("main.yml", lambda t: "the Flink version is one the role supports" in t.get("name", ""))
     proc = _run(tmp_path, [check], {"flink_cluster_flink_version": version})
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
