@@ -84,15 +84,7 @@ public final class DurableFiles {
             boolean[] renamed = {false};
             try {
                 beforeCommit.checkThen(() -> {
-                    try {
-                        io.rename(temp, target);
-                    } catch (AtomicMoveNotSupportedException e) {
-                        // Never fall back to a non-atomic copy: that is exactly the torn write we avoid.
-                        throw e;
-                    } catch (IOException e) {
-                        // rename(2) may have happened even though an error is reported (e.g. NFS retry).
-                        throw new CommitOutcomeUnknownException(target, e);
-                    }
+                    renameOrOutcomeUnknown(temp, target);
                     renamed[0] = true;
                     seam.after(WriteStep.RENAMED, target);
                     io.fsyncDir(dir);
@@ -168,19 +160,26 @@ public final class DurableFiles {
      */
     public void renameDurably(Path from, Path to, PreCommitCheck beforeCommit) throws IOException {
         beforeCommit.checkThen(() -> {
-            try {
-                io.rename(from, to);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw e;
-            } catch (IOException e) {
-                throw new CommitOutcomeUnknownException(to, e);
-            }
+            renameOrOutcomeUnknown(from, to);
             try {
                 io.fsyncDir(to.toAbsolutePath().getParent());
             } catch (IOException e) {
                 throw new CommitOutcomeUnknownException(to, e);
             }
         });
+    }
+
+    /** The atomic rename of a commit; an error other than "not atomic" leaves its outcome unknown. */
+    private void renameOrOutcomeUnknown(Path from, Path to) throws IOException {
+        try {
+            io.rename(from, to);
+        } catch (AtomicMoveNotSupportedException e) {
+            // Never fall back to a non-atomic copy: that is exactly the torn write we avoid.
+            throw e;
+        } catch (IOException e) {
+            // rename(2) may have happened even though an error is reported (e.g. NFS retry).
+            throw new CommitOutcomeUnknownException(to, e);
+        }
     }
 
     /** Deletes a directory tree durably, deepest entries first; missing is fine. */
