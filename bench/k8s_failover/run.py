@@ -204,6 +204,44 @@ def phases(core, rest, namespace, job_name, killed_at, passed_at):
     return out
 
 
+class StopLog:
+    """Follows the killed JobManager container's log from just before the kill: when the JVM got
+    SIGTERM and when our shutdown hook gave the leadership lock up, by the runtime's timestamps."""
+
+    MARKS = {"sigterm": "RECEIVED SIGNAL 15", "lock_given_up": "pvc-ha: the JVM is stopping"}
+
+    def __init__(self, core, namespace, pod):
+        import threading
+        self.lines = []
+        self.response = core.read_namespaced_pod_log(pod, namespace, container="jobmanager", follow=True,
+                                                     timestamps=True, since_seconds=1, _preload_content=False)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        try:
+            for raw in self.response.stream(1024, decode_content=True):
+                self.lines.extend(raw.decode("utf-8", "replace").splitlines())
+        except Exception:  # noqa: BLE001 - the stream ends with the container, however it ends
+            pass
+
+    def marks(self, killed_at):
+        """Seconds after the kill of each mark's first line, None when the log never showed it."""
+        out = {}
+        for name, text in self.MARKS.items():
+            hit = next((line for line in self.lines if text in line), None)
+            if hit:
+                stamp = datetime.datetime.strptime(hit.split(" ", 1)[0][:26].rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
+                out[name] = round(calendar.timegm(stamp.timetuple()) + stamp.microsecond / 1e6 - killed_at, 2)
+            else:
+                out[name] = None
+        return out
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.response.close()
+
+
 def kill_and_measure(api, namespace, mode):
     from kubernetes import client as kclient
     core = kclient.CoreV1Api(api)
@@ -215,6 +253,7 @@ def kill_and_measure(api, namespace, mode):
         raise SystemExit("%s: job not running with a checkpoint before the kill: %s" % (namespace, before))
     pod = core.read_namespaced_pod(target, namespace)
     load_before = os.getloadavg()[0]
+    stop_log = StopLog(core, namespace, target) if mode == "delete" else None
     killed_at = time.time()
     start = time.monotonic()
     if mode == "delete":
@@ -229,7 +268,17 @@ def kill_and_measure(api, namespace, mode):
     return {"mode": mode, "seconds": round(seconds, 2), "checkpoint_before": last,
             "restored": result["restored"]["id"], "killed_pod": target, "watched_through": observer,
             "load1_before": round(load_before, 2), "load1_after": round(os.getloadavg()[0], 2),
-            "phases_s": phases(core, rest, namespace, JOB["flink_cluster_job_name"], killed_at, passed_at)}
+            "phases_s": phases(core, rest, namespace, JOB["flink_cluster_job_name"], killed_at, passed_at),
+            # The killed JVM's own view (delete only): its SIGTERM, and our hook giving the lock up.
+            "stopping_jvm_s": stop_log_marks(stop_log, killed_at)}
+
+
+def stop_log_marks(stop_log, killed_at):
+    if stop_log is None:
+        return None
+    time.sleep(1)  # the stream's last lines
+    stop_log.close()
+    return stop_log.marks(killed_at)
 
 
 @contextlib.contextmanager

@@ -120,7 +120,7 @@ public class PvcLeaderElectionDriverFactory implements LeaderElectionDriverFacto
             removeStopHook.run(); // its lock is closed already
         }
         removeStopHook = fence.releaseLockOnJvmStop(l,
-                () -> LOG.info("The JobManager is stopping: giving the leadership lock {} up now.", l.file()));
+                () -> LOG.info("The JobManager is stopping: gave the leadership lock {} up.", l.file()));
     }
 
     private synchronized void startMetricsServer() throws java.io.IOException {

@@ -170,15 +170,23 @@ public final class EpochFence implements DurableFiles.PreCommitCheck {
      * {@code System.exit}), not when it dies: a deleted pod gets SIGTERM and only seconds later
      * SIGKILL, and a standby can lead in between. Commits after that are refused.
      *
-     * @param beforeRelease runs in the hook first (a log line)
+     * <p>Nothing runs before the release: the other shutdown hooks run at the same time (log4j's
+     * stops its appenders), and a hook that waited on them would hand leadership over only at the
+     * SIGKILL. The line on standard error comes after, with the time the release took.
+     *
+     * @param afterRelease runs in the hook once the lock was given up (a log line)
      * @return removes the hook (when leadership ends otherwise)
      */
-    public Runnable releaseLockOnJvmStop(LeadershipLock held, Runnable beforeRelease) {
+    public Runnable releaseLockOnJvmStop(LeadershipLock held, Runnable afterRelease) {
         Thread hook = new Thread(() -> {
-            if (held.isHeld()) {
-                beforeRelease.run();
-            }
+            boolean leading = held.isHeld();
+            long start = System.nanoTime();
             releaseLock(held);
+            if (leading) {
+                System.err.printf("%s pvc-ha: the JVM is stopping: leadership lock %s given up in %d ms%n",
+                        java.time.Instant.now(), held.file(), (System.nanoTime() - start) / 1_000_000);
+                afterRelease.run();
+            }
         }, "pvc-ha-give-up-leadership");
         try {
             Runtime.getRuntime().addShutdownHook(hook);

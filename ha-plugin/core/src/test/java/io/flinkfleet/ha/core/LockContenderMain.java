@@ -14,7 +14,8 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>Args: metadata root, log file, contender id, and optionally {@code slow-stop}: on SIGTERM
  * the process then takes {@value #SLOW_STOP_MS} ms to stop (as Flink's graceful shutdown does)
- * while giving the lock up at once ({@link EpochFence#releaseLockOnJvmStop}).
+ * while giving the lock up at once ({@link EpochFence#releaseLockOnJvmStop}). Its callback
+ * blocks as long, as a log call can while logging itself is shutting down in its own hook.
  */
 public final class LockContenderMain {
     static final long SLOW_STOP_MS = 20_000;
@@ -44,14 +45,15 @@ public final class LockContenderMain {
         fence.attachLock(lock);
         long epoch = fence.acquire();
         if (args.length > 3 && args[3].equals("slow-stop")) {
-            fence.releaseLockOnJvmStop(lock, () -> {});
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            Runnable slowly = () -> {
                 try {
                     Thread.sleep(SLOW_STOP_MS);
                 } catch (InterruptedException ignored) {
                     // stop now
                 }
-            }));
+            };
+            fence.releaseLockOnJvmStop(lock, slowly);
+            Runtime.getRuntime().addShutdownHook(new Thread(slowly));
         }
         try (FileChannel out = FileChannel.open(log, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND)) {
