@@ -13,9 +13,13 @@ test_sigkill_failover_exactly_once_and_fencing, one cluster:
 
 import os
 import struct
+from pathlib import Path
 
 import harness
 import pytest
+from ansible.module_utils._flink_health import HealthGate
+from ansible.module_utils._flink_job import savepoint
+from ansible.module_utils._flink_rest import FlinkRestClient, HttpTransport
 
 KILLS = int(os.environ.get("FLINKFLEET_HA_KILLS", "3"))
 
@@ -75,11 +79,31 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path, flink_ver
     tm_log = "".join(f.read_text(errors="replace") for f in (work.root / "log").glob("*taskexecutor*.log*"))
     assert "HttpLeaderRecordSource" in tm_log
 
+    # The rollout's own gate and stop-with-savepoint (module_utils, as flink_cluster runs them)
+    # against this version's REST API: every field they read is there and means the same.
+    client = FlinkRestClient(HttpTransport(rest.base))
+    gate = HealthGate(client, job_id=job_id, expect_restore="any", min_checkpoint_id=results[-1]["restored_id"],
+                      require_new_checkpoint=True, min_taskmanagers=1, timeout=120, interval=0.5).run()
+    assert gate["healthy"] and gate["state"] == "RUNNING" and gate["job_id"] == job_id, gate
+    assert gate["restored"] and int(gate["restored"]["id"]) == results[-1]["restored_id"], gate
+    assert gate["tasks_running"] == gate["tasks_total"] > 0 and gate["taskmanagers"] == 1, gate
+    assert gate["latest_checkpoint"]["id"] > results[-1]["restored_id"] and gate["new_checkpoints"] >= 1, gate
+    assert gate["latest_checkpoint"]["external_path"].endswith("/chk-%d" % gate["latest_checkpoint"]["id"]), gate
+    assert gate["last_exception"] == "", gate
+    # numRestarts comes from the REST metric fetcher (every 10 s by default): None until then,
+    # which the gate reads as "no restart yet". It must appear, and say 0, on every version.
+    restarts = harness.wait_for(lambda: client.num_restarts(job_id) is not None and [client.num_restarts(job_id)], 30,
+                                interval=1, what="the job's numRestarts metric")
+    assert restarts == [0], restarts
+
     # 3. Exactly-once output, after some progress past the last recovery.
     last = harness.latest_completed_id(rest, job_id) or 0
     harness.wait_for(lambda: (harness.latest_completed_id(rest, job_id) or 0) >= last + 3, 90,
                      what="three more checkpoints before the final stop")
-    harness.stop_job(rest, job_id, tmp_path / "final-savepoint")
+    stopped = savepoint(client, job_id, "file://%s" % (tmp_path / "final-savepoint"), stop=True, timeout=120,
+                        interval=0.5)
+    assert stopped["final_state"] == "FINISHED", stopped
+    assert Path(stopped["location"].replace("file:", "", 1)).is_dir(), stopped
     rows = harness.read_output(out)
     problem = harness.check_exactly_once(rows)
     assert problem is None, problem
