@@ -92,7 +92,7 @@ def test_sigkill_failover_exactly_once_and_fencing(pvc_work, tmp_path, flink_ver
     assert gate["last_exception"] == "", gate
     # numRestarts comes from the REST metric fetcher (every 10 s by default): None until then,
     # which the gate reads as "no restart yet". It must appear, and say 0, on every version.
-    restarts = harness.wait_for(lambda: client.num_restarts(job_id) is not None and [client.num_restarts(job_id)], 30,
+    restarts = harness.wait_for(lambda: [n] if (n := client.num_restarts(job_id)) is not None else None, 30,
                                 interval=1, what="the job's numRestarts metric")
     assert restarts == [0], restarts
 
