@@ -86,9 +86,11 @@ options:
   fail_fast_restarts:
     description:
       - Fail at once when the JobManager pod of the StatefulSet's new revision, or a TaskManager
-        pod of the Deployment's current revision (C(deployment)), is in CrashLoopBackOff after
-        this many restarts, or its image is not in the registry or cannot be named. Pods of older
-        revisions do not count. C(0) waits out C(timeout) whatever the pods do.
+        pod of the Deployment's current revision (C(deployment)), is crash-looping after this many
+        restarts (its last run ended in an error and it waits to run again, in C(CrashLoopBackOff)
+        or C(terminated) with a non-zero exit, which a kubelet with a short back-off shows
+        instead for most of the time between runs), or its image is not in the registry or
+        cannot be named. Pods of older revisions do not count. C(0) waits out C(timeout) whatever the pods do.
       - Needs the Kubernetes API (not C(base_url)).
     type: int
     default: 3

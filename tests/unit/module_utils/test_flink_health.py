@@ -264,6 +264,19 @@ def _pod(reason, restarts=0, message="", revision="rev-new", deleting=False, log
          "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": log}}}]}}
 
 
+def _ended_pod(restarts, exit_code, message="", running=False):
+    """A pod as a kubelet with a short crashLoopBackOff shows it between runs (terminated), or
+    running again after a crash."""
+    pod = _pod("CrashLoopBackOff", restarts)
+    cs = pod["status"]["containerStatuses"][0]
+    if running:
+        cs["state"] = {"running": {"startedAt": "2026-11-29T12:00:00Z"}}
+    else:
+        cs["state"] = {"terminated": {"exitCode": exit_code, "reason": "Error" if exit_code else "Completed",
+                                      "message": message}}
+    return pod
+
+
 def _api(pod, update_revision="rev-new", generation=2, observed=2):
     sts = {"metadata": {"generation": generation},
            "status": {"observedGeneration": observed, "updateRevision": update_revision}}
@@ -276,9 +289,30 @@ def test_pod_blocker_crash_loop_after_enough_restarts_gives_the_last_log_lines()
            "\tat java.base/java.lang.Class.forName(Class.java:469)\n\t... 12 more\n")
     assert pod_blocker(_api(_pod("CrashLoopBackOff", 2, log=log)), "ns", "jm-0", 3, "jm") is None
     reason = pod_blocker(_api(_pod("CrashLoopBackOff", 3, log=log)), "ns", "jm-0", 3, "jm")
-    assert reason.startswith("container jobmanager of pod jm-0 is in CrashLoopBackOff after 3 restarts (last exit 1, Error)")
+    assert reason.startswith("container jobmanager of pod jm-0 is crash-looping after 3 restarts (last exit 1, Error)")
     assert reason.endswith("its log: ERROR could not start the cluster entrypoint"
                            " | Caused by: java.lang.ClassNotFoundException: io.flinkfleet.ha.PvcHaServicesFactory")
+
+
+# The states of one crash-looping container as the testbed's kubelet (crashLoopBackOff 2 s)
+# showed them, polled every 0.5 s: "terminated" for 10-15 s after each crash, CrashLoopBackOff
+# for under a second or not at all, then running. The restart count is the number of earlier
+# runs, so "after N restarts" is the (N+1)th crash.
+@pytest.mark.parametrize("pod, verdict", [
+    (_ended_pod(2, exit_code=1), None),                                    # 3rd crash: too few
+    (_ended_pod(3, exit_code=1, message="boom"), "is crash-looping after 3 restarts (last exit 1, Error); its log: boom"),
+    (_ended_pod(5, exit_code=137), "is crash-looping after 5 restarts (last exit 137, Error)"),
+    (_ended_pod(3, exit_code=0), None),                                    # ended without an error
+    (_ended_pod(4, exit_code=1, running=True), None),                      # running again: it may yet start
+    (_pod("CrashLoopBackOff", 3), "is crash-looping after 3 restarts (last exit 1, Error)"),  # a default kubelet
+    (_pod("ContainerCreating", 3), None),
+])
+def test_pod_blocker_sees_a_crash_loop_in_every_state_between_runs(pod, verdict):
+    reason = pod_blocker(_api(pod), "ns", "jm-0", 3, "jm")
+    if verdict is None:
+        assert reason is None
+    else:
+        assert reason.startswith("container jobmanager of pod jm-0 " + verdict)
 
 
 def test_pod_blocker_quotes_the_error_not_the_orderly_shutdown_after_it():
@@ -299,15 +333,19 @@ def test_pod_blocker_reads_the_crashed_run_log_when_it_can():
     pod = _pod("CrashLoopBackOff", 3, log=shutdown_only)
     asked = []
 
-    def get_log(namespace, name, container):
-        asked.append((namespace, name, container))
+    def get_log(namespace, name, container, previous=True):
+        asked.append((namespace, name, container, previous))
         return full
 
     assert pod_blocker(_api(pod), "ns", "jm-0", 3, "jm", get_log).endswith(
         "its log: ERROR Fatal error occurred in the cluster entrypoint.")
-    assert asked == [("ns", "jm-0", "jobmanager")]
+    assert asked == [("ns", "jm-0", "jobmanager", True)]
+    # Ended and not restarted yet: the crashed run is the container's current one.
+    assert pod_blocker(_api(_ended_pod(3, exit_code=1)), "ns", "jm-0", 3, "jm", get_log).endswith(
+        "its log: ERROR Fatal error occurred in the cluster entrypoint.")
+    assert asked[-1] == ("ns", "jm-0", "jobmanager", False)
 
-    def unreachable(*_args):
+    def unreachable(*_args, **_kwargs):
         raise FlinkfleetError("GET log failed")
 
     # The termination message is the fallback.
@@ -382,7 +420,7 @@ def _tm_api(pods, sets=None, revision="2", generation=4, observed=4, deployment=
 def test_deployment_blocker_names_the_crash_looping_taskmanager_of_the_current_revision_and_its_error():
     api = _tm_api([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 3)])
     reason = deployment_blocker(api, "ns", "seq-taskmanager", 3)
-    assert reason == ("container taskmanager of pod seq-taskmanager-new-a is in CrashLoopBackOff after 3 restarts "
+    assert reason == ("container taskmanager of pod seq-taskmanager-new-a is crash-looping after 3 restarts "
                       "(last exit 1, Error); its log: [ERROR] Could not get JVM parameters and dynamic configurations "
                       "properly. | org.apache.flink.configuration.IllegalConfigurationException: Sum of configured "
                       "Framework Heap Memory exceeds configured Total Process Memory")
@@ -392,19 +430,25 @@ def test_deployment_blocker_reads_the_crashed_taskmanager_run_log():
     api = _tm_api([_tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 3, log="INFO shut down\n")])
     asked = []
 
-    def get_log(namespace, name, container):
-        asked.append((namespace, name, container))
+    def get_log(namespace, name, container, previous=True):
+        asked.append((namespace, name, container, previous))
         return TM_LOG
 
     assert deployment_blocker(api, "ns", "seq-taskmanager", 3, get_log).endswith("exceeds configured Total Process Memory")
-    assert asked == [("ns", "seq-taskmanager-new-a", "taskmanager")]
+    assert asked == [("ns", "seq-taskmanager-new-a", "taskmanager", True)]
+    # Between runs on a kubelet with a short back-off: terminated with an error, its current run's log.
+    ended = _tm_pod("seq-taskmanager-new-a", "new", "CrashLoopBackOff", 3)
+    ended["status"]["containerStatuses"][0]["state"] = {"terminated": {"exitCode": 1, "reason": "Error"}}
+    assert deployment_blocker(_tm_api([ended]), "ns", "seq-taskmanager", 3, get_log).startswith(
+        "container taskmanager of pod seq-taskmanager-new-a is crash-looping after 3 restarts (last exit 1, Error)")
+    assert asked[-1] == ("ns", "seq-taskmanager-new-a", "taskmanager", False)
 
 
 @pytest.mark.parametrize("pods, kw, expected", [
     # The second pod of the current revision crash-loops: found, whichever comes first.
     ([_tm_pod("seq-taskmanager-new-a", "new", "Running", 0),
       _tm_pod("seq-taskmanager-new-b", "new", "CrashLoopBackOff", 4)], {},
-     "container taskmanager of pod seq-taskmanager-new-b is in CrashLoopBackOff after 4 restarts"),
+     "container taskmanager of pod seq-taskmanager-new-b is crash-looping after 4 restarts"),
     # A pull that may still work (the registry did not say "not found"): waited out.
     ([_tm_pod("seq-taskmanager-new-a", "new", "ImagePullBackOff", 0)], {}, None),
     # Crash-looping pods of the revision being replaced (a rollback undoes them): no verdict.
@@ -469,11 +513,11 @@ def test_gate_fails_fast_when_the_jobmanager_cannot_start():
 
     def blocker():
         looks.append(clock.now)
-        return "container jobmanager of pod jm-0 is in CrashLoopBackOff after 3 restarts" if len(looks) >= 4 else None
+        return "container jobmanager of pod jm-0 is crash-looping after 3 restarts" if len(looks) >= 4 else None
 
     g, _ = gate([{"rest": False}], clock=clock, timeout=300, kube_blocker=blocker)
     with pytest.raises(HealthGateError, match=r"after 3 s on fake, without waiting out its 300 s: container jobmanager"
-                                              r".*CrashLoopBackOff after 3 restarts\. JobManager REST not answering") as err:
+                                              r".*crash-looping after 3 restarts\. JobManager REST not answering") as err:
         g.run()
     assert err.value.details["blocked"].startswith("container jobmanager")
 
