@@ -59,7 +59,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Reads only (the build record and manifest HEAD requests).
+    details: Reads only (the build record, manifest HEAD requests, and each image's manifest and configuration).
   idempotent:
     support: full
 """
@@ -75,7 +75,9 @@ EXAMPLES = r"""
 RETURN = r"""
 images:
   description: Per requested image, C(ref) (name@digest, what is deployed), C(tag) (name:tag or empty),
-    C(digest), C(source) (build record, registry, given, run, unpinned) and C(note).
+    C(digest), C(source) (build record, registry, given, run, unpinned), C(note) and, for an image
+    pinned here, C(image_flink) (C(version) and C(ha_factory) from the labels flink_image writes;
+    empty when the registry cannot say).
   returned: always
   type: dict
 ref:
@@ -90,6 +92,10 @@ digest:
   description: The digest of the first requested image.
   returned: always
   type: str
+image_flink:
+  description: The first requested image's C(image_flink) (empty when it was not looked at).
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -113,9 +119,11 @@ def argspec():
 def run(params, lookup=None):
     lookup = lookup or registry_lookup(params["registry_username"], params["registry_password"],
                                        params["registry_scheme"], params["timeout"])
-    images = pin_all(params["images"] or [""], params["build_record"], lookup, params["pins"], params["pin"])
+    images = pin_all(params["images"] or [""], params["build_record"], lookup, params["pins"], params["pin"],
+                     describe=getattr(lookup, "describe", None))
     first = images[str((params["images"] or [""])[0] or "").strip()]
-    return dict(changed=False, images=images, ref=first["ref"], tag=first["tag"], digest=first["digest"])
+    return dict(changed=False, images=images, ref=first["ref"], tag=first["tag"], digest=first["digest"],
+                image_flink=first.get("image_flink", {}))
 
 
 def main():

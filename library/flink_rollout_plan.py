@@ -213,7 +213,24 @@ options:
     type: str
     default: ""
   new_image:
-    description: The asked image, pinned by digest (step=result).
+    description: The asked image, pinned by digest (step=result; step=plan names it when it refuses the image).
+    type: str
+    default: ""
+  image_flink:
+    description:
+      - What Flink the asked image holds, C(version) and C(ha_factory), from its labels
+        (M(flinkfleet.flink.flink_image_ref)'s C(image_flink)). With step=plan, an image of another
+        Flink line than C(flink_version), or with another HA factory than C(ha_factory), is refused
+        before the cluster is asked anything (C(refused=true)). Empty, or an image without the
+        labels, is not judged.
+    type: dict
+    default: {}
+  flink_version:
+    description: The Flink version the cluster is set to (step=plan, with C(image_flink)).
+    type: str
+    default: ""
+  ha_factory:
+    description: The HA services factory the cluster's configuration names (step=plan, with C(image_flink)).
     type: str
     default: ""
   new_tag:
@@ -422,6 +439,7 @@ from ansible.module_utils._flink_rollout_plan import (
     summarise_cluster,
     upgrade,
 )
+from ansible.module_utils._flink_image_ref import image_flink_problem
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
@@ -478,6 +496,9 @@ def argspec():
         savepoint_dir=dict(type="str", default=""),
         not_before=dict(type="float", default=0),
         standby=dict(type="int", default=0),
+        image_flink=dict(type="dict", default={}),
+        flink_version=dict(type="str", default=""),
+        ha_factory=dict(type="str", default=""),
         connect_timeout=dict(type="int", default=0),
         namespace_timeout=dict(type="int", default=300),
     )
@@ -592,6 +613,11 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
             raise FlinkfleetError("step=plan: the lock needs the cluster's name")
         if lock.get("holder") and not params["read"]:
             raise FlinkfleetError("step=plan takes the lock only with read (the lock guards what is read)")
+        # Before anything is asked of the cluster: an image for another Flink cannot start there.
+        refused = image_flink_problem(params["new_image"], params["image_flink"], params["flink_version"],
+                                      params["ha_factory"])
+        if refused:
+            raise FlinkfleetError(refused, refused=True, outcome="FAILED, image built for another Flink")
         if params["read"]:
             if not params["namespace"] or not params["statefulset"] or not params["pvc"]:
                 raise FlinkfleetError("step=plan with read needs namespace, statefulset and pvc")

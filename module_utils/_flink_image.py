@@ -185,6 +185,37 @@ class Registry:
             raise FlinkImageError("Registry %s answered HTTP %s for %s:%s" % (self.address, status, repository, tag))
         return head.get("Docker-Content-Digest") or head.get("docker-content-digest")
 
+    def image_labels(self, repository, reference, platform=("linux", "amd64")):
+        """The labels of an image's configuration (its manifest, then its config blob; from an
+        index, the manifest of platform), or None when the registry has no such image."""
+        scope = "repository:%s:pull" % repository
+        manifest = self._json("/v2/%s/manifests/%s" % (repository, reference), scope, {"Accept": MANIFEST_TYPES})
+        if manifest is None:
+            return None
+        if "manifests" in manifest:
+            wanted = [m for m in manifest["manifests"]
+                      if ((m.get("platform") or {}).get("os"), (m.get("platform") or {}).get("architecture")) == platform]
+            if not wanted:
+                return None
+            manifest = self._json("/v2/%s/manifests/%s" % (repository, wanted[0]["digest"]), scope,
+                                  {"Accept": MANIFEST_TYPES})
+        config_digest = ((manifest or {}).get("config") or {}).get("digest")
+        if not config_digest:
+            return None
+        config = self._json("/v2/%s/blobs/%s" % (repository, config_digest), scope)
+        return dict(((config or {}).get("config") or {}).get("Labels") or {})
+
+    def _json(self, path, scope, headers=None):
+        status, _head, body = self.request("GET", path, headers, scope=scope)
+        if status == 404:
+            return None
+        if status != 200:
+            raise FlinkImageError("Registry %s answered HTTP %s for %s" % (self.address, status, path))
+        try:
+            return json.loads(body.decode("utf-8"))
+        except ValueError:
+            raise FlinkImageError("Registry %s answered %s with something that is not JSON" % (self.address, path)) from None
+
     def copy_tag(self, repository, source, target):
         """Point tag `target` at the manifest of `source` (a manifest PUT, no blobs move)."""
         scope = "repository:%s:pull,push" % repository

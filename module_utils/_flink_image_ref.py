@@ -135,10 +135,12 @@ def pin_one(requested, record, record_path, lookup, pin=True):
     return pinned(name, found, asked, "registry", note)
 
 
-def pin_all(requests, record_path, lookup, pins=None, pin=True, reader=read_record):
+def pin_all(requests, record_path, lookup, pins=None, pin=True, reader=read_record, describe=None):
     """{requested: pinned} for every distinct requested image, each looked up once; a request
     found in pins (this run's earlier resolution) is answered from there, with no lookup and
-    without reading the build record."""
+    without reading the build record. With describe(name, digest) -> {"version", "ha_factory"}
+    (the image's Flink, from its labels), each newly pinned image also says what Flink it holds
+    ("image_flink"), so a cluster can refuse an image built for another Flink version."""
     pins = pins or {}
     out = {}
     record = None
@@ -160,7 +162,49 @@ def pin_all(requests, record_path, lookup, pins=None, pin=True, reader=read_reco
         if not key and not record_read:
             record, record_read = reader(record_path), True
         out[key] = pin_one(key, record, record_path, cached_lookup, pin)
+        if describe and out[key]["digest"]:
+            out[key]["image_flink"] = describe(out[key]["ref"].split("@")[0], out[key]["digest"])
     return out
+
+
+# The labels flink_image writes: the image's Flink release and the HA factory baked into it.
+FLINK_VERSION_LABEL = "org.apache.flink.version"
+HA_FACTORY_LABEL = "io.flinkfleet.ha.factory"
+
+
+def image_flink(labels):
+    """{"version", "ha_factory"} from an image's labels ({} for an image flink_image did not build)."""
+    labels = labels or {}
+    out = {}
+    if labels.get(FLINK_VERSION_LABEL):
+        out["version"] = str(labels[FLINK_VERSION_LABEL])
+    if labels.get(HA_FACTORY_LABEL):
+        out["ha_factory"] = str(labels[HA_FACTORY_LABEL])
+    return out
+
+
+def _line(version):
+    return ".".join(str(version).split(".")[:2])
+
+
+def image_flink_problem(image, found, flink_version, ha_factory):
+    """Why this cluster must not get this image, or None: the image holds another Flink line
+    than flink_cluster_flink_version (its configuration keys and HA adapter differ), or an HA
+    factory other than the one the cluster names. An image without these labels (not built by
+    flink_image) is not judged."""
+    found = found or {}
+    problems = []
+    if found.get("version") and flink_version and _line(found["version"]) != _line(flink_version):
+        problems.append("it holds Flink %s, the cluster is set to Flink %s (flink_cluster_flink_version)" % (
+            found["version"], flink_version))
+    if found.get("ha_factory") and ha_factory and found["ha_factory"] != ha_factory:
+        problems.append("its HA plugin is %s, the cluster asks for %s (flink_cluster_ha_factory)" % (
+            found["ha_factory"], ha_factory))
+    if not problems:
+        return None
+    return ("Image %s was built for another Flink: %s. Build the image for this version (build.yml with "
+            "flinkfleet_flink_version=%s) or set flink_cluster_flink_version to the image's. Nothing was "
+            "rolled out to this cluster." % (image, "; ".join(problems), flink_version or found.get("version")))
 
 
 def registry_lookup(username="", password="", scheme="auto", timeout=30, registry_factory=None):
@@ -189,4 +233,15 @@ def registry_lookup(username="", password="", scheme="auto", timeout=30, registr
             raise ImageRefError("Cannot resolve %s:%s to its digest: %s Nothing was rolled out." % (
                 name, tag, msg), registry=address) from None
 
+    def describe(name, digest):
+        """The image's Flink ({} when the registry cannot say: the check is advisory)."""
+        address, repository = registry_of(name)
+        if address not in clients:
+            clients[address] = factory(address)
+        try:
+            return image_flink(clients[address].image_labels(repository, digest))
+        except Exception:  # an advisory look: an image the registry cannot describe is not judged
+            return {}
+
+    lookup.describe = describe
     return lookup

@@ -1,4 +1,4 @@
-"""Bad input to rollout.yml on the real testbed cluster: one wave of four clusters, three of
+"""Bad input to rollout.yml on the real testbed cluster: one wave of five clusters, four of
 them wrong in different ways. Each wrong one fails with a message naming its problem; the good
 one is rolled out all the same (within max_fail_percentage); a claim that cannot bind gets no
 JobManager. Needs the testbed cluster and a pushed image (`make integration` brings both up)."""
@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CACHE = os.environ.get("FLINKFLEET_CACHE") or os.path.expanduser("~/.cache/flinkfleet")
 KUBECONFIG = os.path.join(CACHE, "k8s", "cluster", "admin.kubeconfig")
 UNBINDABLE_CLASS = "flinkfleet-test-no-provisioner"
-NAMESPACES = ("badinput-pvc", "badinput-good")
+NAMESPACES = ("badinput-pvc", "badinput-good", "badinput-version")
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +71,12 @@ def rollout(kube, tmp_path_factory):
             "unbindable": {"flink_cluster_namespace": "badinput-pvc", "flink_cluster_pvc_bind_timeout": 10,
                            "flink_cluster_pvc_storage_class": UNBINDABLE_CLASS},
             "good": {"flink_cluster_namespace": "badinput-good"},
+            # The image build.yml pushed holds Flink 2.3.0.
+            "other-flink": {"flink_cluster_namespace": "badinput-version", "flink_cluster_flink_version": "1.20.5"},
         }}}}}
     (work / "hosts.yml").write_text(yaml.safe_dump(inventory))
     report = work / "report.json"
-    extra = {"flinkfleet_rollout_serial": ["100%"], "flinkfleet_rollout_max_fail_percentage": 80,
+    extra = {"flinkfleet_rollout_serial": ["100%"], "flinkfleet_rollout_max_fail_percentage": 85,
              "flinkfleet_rollout_report": str(report)}
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0")
@@ -90,7 +92,7 @@ def rollout(kube, tmp_path_factory):
 
 def test_rollout_fails_for_the_bad_clusters(rollout):
     assert rollout["rc"] != 0
-    assert set(rollout["results"]) == {"unreachable", "no-context", "unbindable", "good"}, rollout["results"]
+    assert set(rollout["results"]) == {"unreachable", "no-context", "unbindable", "good", "other-flink"}, rollout["results"]
 
 
 def test_unreachable_cluster_names_its_server(rollout):
@@ -121,3 +123,11 @@ def test_good_cluster_rolled_out_all_the_same(rollout, kube):
     assert not result["failed"] and result["result"] == "created", result
     pods = kube["core"].list_namespaced_pod("badinput-good", label_selector="app.kubernetes.io/component=jobmanager")
     assert [p.status.phase for p in pods.items] == ["Running"]
+
+
+def test_an_image_for_another_flink_is_refused_before_the_cluster_is_touched(rollout, kube):
+    result = rollout["results"]["other-flink"]
+    assert result["failed"] and result["result"] == "FAILED, image built for another Flink", result
+    assert "it holds Flink 2.3.0, the cluster is set to Flink 1.20.5 (flink_cluster_flink_version)" in result["error"], result
+    assert "io.flinkfleet.ha.flink23.PvcHaServicesFactory" in result["error"], result
+    assert "badinput-version" not in [ns.metadata.name for ns in kube["core"].list_namespace().items]

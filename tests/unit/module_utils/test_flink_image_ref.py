@@ -7,6 +7,8 @@ import pytest
 from ansible.module_utils._flink_image import MANIFEST_TYPES, Registry
 from ansible.module_utils._flink_image_ref import (
     ImageRefError,
+    image_flink,
+    image_flink_problem,
     pin_all,
     pin_one,
     read_record,
@@ -199,3 +201,88 @@ def test_registry_lookup_names_an_unreachable_registry():
                                             r"unreachable.* Nothing was rolled out") as info:
         lookup(REPO, "v2")
     assert "secret" not in info.value.msg and "built or pushed" not in info.value.msg
+
+
+class BlobOpener:
+    """Answers GETs from {url: JSON document}; anything else is a 404."""
+
+    def __init__(self, documents):
+        self.documents = documents
+        self.requests = []
+
+    def open(self, request, timeout=None):
+        import urllib.error
+
+        self.requests.append(request.full_url)
+        if request.full_url not in self.documents:
+            raise urllib.error.HTTPError(request.full_url, 404, "not found", {}, None)
+        body = json.dumps(self.documents[request.full_url]).encode("utf-8")
+
+        class Response(FakeResponse):
+            def read(self):
+                return body
+
+        return Response(200, {})
+
+
+BASE = "http://127.0.0.1:5000/v2/flinkfleet/flink"
+LABELS_120 = {"org.apache.flink.version": "1.20.5", "io.flinkfleet.ha.factory": "io.flinkfleet.ha.flink120.PvcHaServicesFactory",
+              "org.opencontainers.image.title": "Apache Flink 1.20.5 with flinkfleet PVC HA"}
+
+
+@pytest.mark.parametrize("documents, labels", [
+    pytest.param({BASE + "/manifests/" + D1: {"config": {"digest": D3}},
+                  BASE + "/blobs/" + D3: {"config": {"Labels": LABELS_120}}}, LABELS_120, id="manifest"),
+    pytest.param({BASE + "/manifests/" + D1: {"manifests": [
+                      {"digest": D2, "platform": {"os": "linux", "architecture": "arm64"}},
+                      {"digest": D3, "platform": {"os": "linux", "architecture": "amd64"}}]},
+                  BASE + "/manifests/" + D3: {"config": {"digest": D2}},
+                  BASE + "/blobs/" + D2: {"config": {"Labels": LABELS_120}}}, LABELS_120, id="index-picks-linux-amd64"),
+    pytest.param({BASE + "/manifests/" + D1: {"config": {"digest": D3}},
+                  BASE + "/blobs/" + D3: {"config": {}}}, {}, id="no-labels"),
+    pytest.param({}, None, id="no-such-image"),
+])
+def test_registry_reads_an_images_labels_from_its_configuration(documents, labels):
+    registry = Registry("127.0.0.1:5000", "", "", opener=BlobOpener(documents))
+    assert registry.image_labels("flinkfleet/flink", D1) == labels
+
+
+def test_pin_all_says_what_flink_each_newly_pinned_image_holds():
+    lookups = Lookups()
+    described = []
+
+    def describe(name, digest):
+        described.append((name, digest))
+        return image_flink(LABELS_120)
+
+    out = pin_all([REPO + ":v2", "", REPO + ":v2"], "/r.json", lookups, reader=lambda path: RECORD, describe=describe)
+    assert out[REPO + ":v2"]["image_flink"] == {"version": "1.20.5",
+                                                "ha_factory": "io.flinkfleet.ha.flink120.PvcHaServicesFactory"}
+    assert out[""]["image_flink"]["version"] == "1.20.5"
+    assert described == [(REPO, D2), (REPO, D1)]
+    # A registry that cannot say is no verdict: the image is not judged.
+    lookup = registry_lookup(registry_factory=lambda address: Registry(address, "", "", opener=BlobOpener({})))
+    assert lookup.describe(REPO, D1) == {}
+
+
+F120 = "io.flinkfleet.ha.flink120.PvcHaServicesFactory"
+F23 = "io.flinkfleet.ha.flink23.PvcHaServicesFactory"
+
+
+@pytest.mark.parametrize("found, version, factory, problem", [
+    ({"version": "2.3.0", "ha_factory": F23}, "2.3.0", F23, None),
+    ({"version": "1.20.4", "ha_factory": F120}, "1.20.5", F120, None),            # same line, other patch
+    ({}, "1.20.5", F120, None),                                                    # not built by flink_image
+    ({"version": "2.3.0", "ha_factory": F23}, "1.20.5", F120,
+     "it holds Flink 2.3.0, the cluster is set to Flink 1.20.5 (flink_cluster_flink_version); its HA plugin is " + F23),
+    ({"version": "2.3.0", "ha_factory": F23}, "2.3.0", "org.example.OtherHaFactory",
+     "its HA plugin is " + F23 + ", the cluster asks for org.example.OtherHaFactory"),
+    ({"version": "2.2.1"}, "2.3.0", F23, "it holds Flink 2.2.1, the cluster is set to Flink 2.3.0"),
+])
+def test_an_image_for_another_flink_is_refused_naming_both(found, version, factory, problem):
+    said = image_flink_problem(REPO + "@" + D1, found, version, factory)
+    if problem is None:
+        assert said is None
+    else:
+        assert said.startswith("Image %s@%s was built for another Flink: " % (REPO, D1))
+        assert problem in said and said.endswith("Nothing was rolled out to this cluster.")

@@ -115,6 +115,32 @@ def test_a_held_lock_fails_the_plan_before_anything_is_read():
     assert err.value.details["locked"] is True and err.value.details["holder"] == "other@host"
 
 
+F23 = "io.flinkfleet.ha.flink23.PvcHaServicesFactory"
+
+
+@pytest.mark.parametrize("image_flink, version, refused", [
+    ({"version": "2.3.0", "ha_factory": F23}, "1.20.5", True),
+    ({"version": "2.3.0", "ha_factory": F23}, "2.3.0", False),
+    ({}, "1.20.5", False),  # an image flink_image did not build is not judged
+])
+def test_an_image_for_another_flink_is_refused_before_the_cluster_is_asked_anything(image_flink, version, refused):
+    def untouched(*_args):
+        pytest.fail("the cluster was asked although the image cannot run there")
+
+    kw = dict(lock=LOCK, new_image="reg/flink@sha256:" + "1" * 64, image_flink=image_flink, flink_version=version,
+              ha_factory=F23 if version == "2.3.0" else "io.flinkfleet.ha.flink120.PvcHaServicesFactory",
+              connect_timeout=5, **READ)
+    if not refused:
+        out = flink_rollout_plan.run(params(**kw), reader=lambda p: (None, None, None),
+                                     locker=lambda p, c: {"action": "create"}, checker=lambda p: {})
+        assert out["action"] == "create"
+        return
+    with pytest.raises(FlinkfleetError, match=r"Image reg/flink@sha256:1+ was built for another Flink: it holds "
+                                              r"Flink 2\.3\.0, the cluster is set to Flink 1\.20\.5") as err:
+        flink_rollout_plan.run(params(**kw), reader=untouched, locker=untouched, checker=untouched)
+    assert err.value.details == {"refused": True, "outcome": "FAILED, image built for another Flink"}
+
+
 def test_the_lock_is_taken_only_with_the_read():
     with pytest.raises(FlinkfleetError, match="only with read"):
         flink_rollout_plan.run(params(step="plan", lock=LOCK, desired_revision="A"),
