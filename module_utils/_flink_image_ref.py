@@ -212,22 +212,23 @@ def registry_lookup(username="", password="", scheme="auto", timeout=30, registr
     manifest and index media types in Accept), one client per registry."""
     clients = {}
 
-    def factory(address):
-        if registry_factory:
-            return registry_factory(address)
-        from ansible.module_utils._flink_image import Registry
+    def client_of(address):
+        if address not in clients:
+            if registry_factory:
+                clients[address] = registry_factory(address)
+            else:
+                from ansible.module_utils._flink_image import Registry
 
-        api = DOCKER_HUB_API if address == DOCKER_HUB else address
-        return Registry(api, username, password, scheme=scheme, timeout=timeout)
+                api = DOCKER_HUB_API if address == DOCKER_HUB else address
+                clients[address] = Registry(api, username, password, scheme=scheme, timeout=timeout)
+        return clients[address]
 
     def lookup(name, tag):
         from ansible.module_utils._flink_image import FlinkImageError
 
         address, repository = registry_of(name)
-        if address not in clients:
-            clients[address] = factory(address)
         try:
-            return clients[address].manifest_digest(repository, tag)
+            return client_of(address).manifest_digest(repository, tag)
         except FlinkImageError as exc:
             msg = str(getattr(exc, "msg", exc)).replace(" Nothing was built or pushed.", "")
             raise ImageRefError("Cannot resolve %s:%s to its digest: %s Nothing was rolled out." % (
@@ -236,10 +237,8 @@ def registry_lookup(username="", password="", scheme="auto", timeout=30, registr
     def describe(name, digest):
         """The image's Flink ({} when the registry cannot say: the check is advisory)."""
         address, repository = registry_of(name)
-        if address not in clients:
-            clients[address] = factory(address)
         try:
-            return image_flink(clients[address].image_labels(repository, digest))
+            return image_flink(client_of(address).image_labels(repository, digest))
         except Exception:  # an advisory look: an image the registry cannot describe is not judged
             return {}
 
