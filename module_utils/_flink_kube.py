@@ -142,8 +142,33 @@ def pod_status_line(get_json, namespace, pod):
             parts.append("last exit %s (%s)" % (last.get("exitCode"), last.get("reason")))
     for cond in status.get("conditions") or []:
         if cond.get("type") == "PodScheduled" and cond.get("status") != "True":
-            parts.append("unschedulable: %s" % (cond.get("message") or cond.get("reason")))
+            said = cond.get("message") or cond.get("reason") or ""
+            parts.append("unschedulable: %s" % said)
+            if "taint" in said:
+                parts.extend(node_taint_lines(get_json))
     return "pod %s: %s" % (pod, ", ".join(parts))
+
+
+def node_taint_lines(get_json):
+    """'node n1 tainted node.kubernetes.io/disk-pressure:NoSchedule (DiskPressure: kubelet has
+    disk pressure)' for each tainted node: the scheduler says only "untolerated taint(s)", and a
+    node short of disk or memory is the usual one, which its condition explains. Nothing when
+    the user may not list nodes."""
+    try:
+        nodes = get_json("/api/v1/nodes")
+    except FlinkfleetError:
+        return []
+    lines = []
+    for node in (nodes or {}).get("items") or []:
+        pressed = ["%s: %s" % (c.get("type"), c.get("message") or "True")
+                   for c in (node.get("status") or {}).get("conditions") or []
+                   if c.get("type", "").endswith("Pressure") and c.get("status") == "True"]
+        for taint in (node.get("spec") or {}).get("taints") or []:
+            lines.append("node %s tainted %s%s:%s%s" % (
+                (node.get("metadata") or {}).get("name"), taint.get("key"),
+                "=%s" % taint["value"] if taint.get("value") else "", taint.get("effect"),
+                " (%s)" % "; ".join(pressed) if pressed else ""))
+    return lines
 
 
 # The annotation a Deployment and the ReplicaSet of its current revision share.

@@ -66,3 +66,17 @@ def test_wrong_type_is_named_by_argument_specs(tmp_path, role, variable, value):
     assert rc != 0
     assert "validation of arguments failed" in out.lower(), out[-2000:]
     assert variable in out
+
+
+def test_testbed_on_a_disk_without_room_is_refused_before_anything_starts(tmp_path):
+    """The k8s_testbed role measures its state directory's filesystem first: a demand this disk
+    cannot meet fails at once with the numbers, and nothing is made (no binaries, no daemons)."""
+    cache = tmp_path / "k8s"
+    rc, out = run_role("k8s_testbed", tmp_path, k8s_testbed_cache_dir=str(cache), k8s_testbed_min_free_gib=10 ** 6,
+                       k8s_testbed_manage_packages=False, k8s_testbed_registry_password=SECRET)
+    said = " ".join(out.split())
+    assert rc != 0
+    assert "The Kubernetes testbed (images, container layers, pod logs and volumes) needs 1000000.0 GiB free" in said, out[-2000:]
+    assert "on the filesystem of %s" % tmp_path in said and "k8s_testbed_min_free_gib" in said
+    assert not cache.exists()
+    assert SECRET not in out

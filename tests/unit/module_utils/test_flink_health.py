@@ -254,6 +254,42 @@ def test_pod_status_line():
     assert "does not exist" in pod_status_line(lambda p: None, "ns", "jm-0")
 
 
+_UNSCHEDULABLE = {"status": {"phase": "Pending", "conditions": [
+    {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+     "message": "0/1 nodes are available: 1 node(s) had untolerated taint(s)."}]}}
+_DISK_PRESSED_NODE = {"metadata": {"name": "n1"},
+                      "spec": {"taints": [{"key": "node.kubernetes.io/disk-pressure", "effect": "NoSchedule"}]},
+                      "status": {"conditions": [
+                          {"type": "DiskPressure", "status": "True", "message": "kubelet has disk pressure"},
+                          {"type": "MemoryPressure", "status": "False", "message": "kubelet has sufficient memory"},
+                          {"type": "Ready", "status": "True"}]}}
+
+
+def _forbidden(path):
+    raise FlinkfleetError("GET %s from the Kubernetes API: HTTP 403 Forbidden" % path)
+
+
+@pytest.mark.parametrize("nodes, expected", [
+    # The scheduler says only "untolerated taint(s)": the line names the taint and why the node has it.
+    ({"items": [_DISK_PRESSED_NODE]},
+     "pod jm-0: Pending, unschedulable: 0/1 nodes are available: 1 node(s) had untolerated taint(s)., "
+     "node n1 tainted node.kubernetes.io/disk-pressure:NoSchedule (DiskPressure: kubelet has disk pressure)"),
+    ({"items": [{"metadata": {"name": "n2"}, "spec": {"taints": [
+        {"key": "dedicated", "value": "kafka", "effect": "NoSchedule"}]}, "status": {}}]},
+     "pod jm-0: Pending, unschedulable: 0/1 nodes are available: 1 node(s) had untolerated taint(s)., "
+     "node n2 tainted dedicated=kafka:NoSchedule"),
+    # A user who may not list nodes still gets the scheduler's words.
+    (_forbidden,
+     "pod jm-0: Pending, unschedulable: 0/1 nodes are available: 1 node(s) had untolerated taint(s)."),
+])
+def test_pod_status_line_names_the_taint_that_keeps_a_pod_pending(nodes, expected):
+    def get_json(path):
+        if path == "/api/v1/nodes":
+            return nodes(path) if callable(nodes) else nodes
+        return _UNSCHEDULABLE
+    assert pod_status_line(get_json, "ns", "jm-0") == expected
+
+
 def _pod(reason, restarts=0, message="", revision="rev-new", deleting=False, log=""):
     metadata = {"labels": {"controller-revision-hash": revision}}
     if deleting:
