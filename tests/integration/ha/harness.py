@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -140,16 +141,35 @@ def ensure_jars() -> None:
 _ISSUED_PORTS: set[int] = set()
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A free loopback port not handed out before in this process: bind(0) can return a port it
-    returned a moment ago, and two JobManagers given the same metrics port scrape as one."""
+    """A free loopback port below the kernel's ephemeral range, not handed out before in this process.
+
+    Below the range, because a port bind(0) returned is from the same pool the kernel draws
+    every outgoing connection's source port from (Prometheus scraping a JobManager not up yet,
+    a TaskManager's RPC and data ports): one of them can take it before the JobManager binds
+    it, and the JobManager exits. Not handed out before, because two JobManagers given the
+    same metrics port scrape as one."""
+    low, _ = _ephemeral_range()
     while True:
+        # Below 30000 too: the Kubernetes NodePort range (30000-32767) reaches loopback on a testbed node.
+        port = random.randrange(max(1024, low - 20000), min(low, 30000))
+        if port in _ISSUED_PORTS:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _ISSUED_PORTS:
-            _ISSUED_PORTS.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ISSUED_PORTS.add(port)
+        return port
 
 
 def _yaml_value(v) -> str:
@@ -279,6 +299,15 @@ class FlinkWork:
 
     def rest(self) -> "Rest":
         return Rest(f"http://127.0.0.1:{self.rest_port}")
+
+    def log_tails(self, lines: int = 25) -> str:
+        """The last lines of every log of this work dir, for a failure message."""
+        parts = []
+        for f in sorted((self.root / "log").glob("*")):
+            if f.is_file():
+                tail = f.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"--- {f.name} (last {len(tail)} lines)\n" + "\n".join(tail))
+        return "\n".join(parts) or f"(no logs under {self.root / 'log'})"
 
     def stop_all(self) -> None:
         for p in self.procs:
@@ -410,10 +439,20 @@ def read_output(out_dir: Path) -> list[tuple[int, int, int]]:
 def start_cluster(work: FlinkWork, job_args: list[str], startup_timeout: float = 120, tm_overrides: dict | None = None):
     """JobManager + TaskManager up, the job submitted and two checkpoints completed."""
     jm = work.start("jm", "jm-1")
-    work.start("tm", "tm-1", **(tm_overrides or {}))
+    tm = work.start("tm", "tm-1", **(tm_overrides or {}))
     rest = work.rest()
-    wait_for(lambda: (rest.try_get("/overview") or {}).get("taskmanagers", 0) > 0, startup_timeout,
-             interval=0.2, what="JobManager REST and a TaskManager")
+
+    def up():
+        for p in (jm, tm):
+            if not p.alive():
+                raise RuntimeError(f"{p.name} exited ({p.popen.returncode}) before the cluster was up:\n"
+                                   + work.log_tails())
+        return (rest.try_get("/overview") or {}).get("taskmanagers", 0) > 0
+
+    try:
+        wait_for(up, startup_timeout, interval=0.2, what="JobManager REST and a TaskManager")
+    except TimeoutError as e:
+        raise TimeoutError(f"{e}\n{work.log_tails()}") from None
     job_id = submit_job(work, *job_args)
     wait_for(lambda: (latest_completed_id(rest, job_id) or 0) >= 2, startup_timeout, interval=0.2,
              what="two completed checkpoints")
