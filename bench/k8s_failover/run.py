@@ -173,20 +173,28 @@ def phases(core, rest, namespace, job_name, killed_at, passed_at):
     out = {"leadership_granted": None, "job_initializing": None, "job_running": None, "tasks_running": None,
            "gate_passed": round(passed_at - killed_at, 2)}
     granted = []
+    logs = {}
     for pod in core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/component=jobmanager").items:
         try:
             text = core.read_namespaced_pod_log(pod.metadata.name, namespace, timestamps=True,
                                                 since_seconds=int(passed_at - killed_at) + 30)
         except Exception:  # noqa: BLE001 - a pod gone since: its log is not the new leader's
             continue
-        for line in text.splitlines():
+        logs[pod.metadata.name] = text.splitlines()
+        for line in logs[pod.metadata.name]:
             stamp, _, rest_of_line = line.partition(" ")
             if any(marker in rest_of_line for marker in GRANTED):
                 when = log_time(stamp)
                 if when >= killed_at:
-                    granted.append(when)
+                    granted.append((when, pod.metadata.name))
     if granted:
-        out["leadership_granted"] = round(min(granted) - killed_at, 2)
+        when, leader = min(granted)
+        out["leadership_granted"] = round(when - killed_at, 2)
+        # The new leader's own account of the recovery, from the kill to the gate's pass (where
+        # the time after leadership goes): "+seconds-after-the-kill message", at most 150 lines.
+        out["new_leader_log"] = [
+            "+%.2f %s" % (log_time(line.split(" ", 1)[0]) - killed_at, line.split(" ", 1)[1][:300])
+            for line in logs[leader] if " " in line and killed_at <= log_time(line.split(" ", 1)[0]) <= passed_at][:150]
     job = (job_info(rest, job_name=job_name) or {}).get("job") or {}
     if job.get("id"):
         details = rest.job(job["id"])
