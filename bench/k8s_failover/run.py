@@ -194,7 +194,8 @@ def phases(core, rest, namespace, job_name, killed_at, passed_at):
         # the time after leadership goes): "+seconds-after-the-kill message", at most 150 lines.
         out["new_leader_log"] = [
             "+%.2f %s" % (log_time(line.split(" ", 1)[0]) - killed_at, line.split(" ", 1)[1][:300])
-            for line in logs[leader] if " " in line and killed_at <= log_time(line.split(" ", 1)[0]) <= passed_at][:150]
+            for line in logs[leader] if " " in line and killed_at <= log_time(line.split(" ", 1)[0]) <= passed_at
+            and not line.split(" ", 1)[1].lstrip().startswith(("at ", "..."))][:150]
     job = (job_info(rest, job_name=job_name) or {}).get("job") or {}
     if job.get("id"):
         details = rest.job(job["id"])
