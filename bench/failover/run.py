@@ -123,12 +123,13 @@ def add_standby_phases(work_root: Path, recoveries: list[dict]) -> None:
                 r["started_to_tm_notified_s"] = round((min(notified) - phases["started"]) / 1000, 3)
 
 
-def ha_config(backend: str, zk: harness.ZooKeeper | None, metrics_port: int = 0) -> dict:
+def ha_config(backend: str, zk: harness.ZooKeeper | None, metrics_port: int = 0,
+              version: str = harness.DEFAULT_VERSION) -> dict:
     if backend == "pvc":
-        return {"high-availability.type": harness.PVC_FACTORY}
+        return {"high-availability.type": harness.pvc_factory(version)}
     if backend == "pvc-standby":
         # The HA metrics endpoints tell the standby (waiting on the lock) from the leader.
-        return {"high-availability.type": harness.PVC_FACTORY, "high-availability.pvc.metrics.port": metrics_port}
+        return {"high-availability.type": harness.pvc_factory(version), "high-availability.pvc.metrics.port": metrics_port}
     return {"high-availability.type": "zookeeper", "high-availability.zookeeper.quorum": zk.quorum}
 
 
@@ -153,12 +154,14 @@ def standby_kills(work: harness.FlinkWork, jm: harness.Proc, job_id: str, kills:
     return recoveries, leader.rest  # the last leader's REST, for the final stop
 
 
-def run_backend(backend: str, root: Path, kills: int, launch: str, settle_s: float) -> dict:
+def run_backend(backend: str, root: Path, kills: int, launch: str, settle_s: float,
+                version: str = harness.DEFAULT_VERSION) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     zk = harness.ZooKeeper(root / "zookeeper") if backend == "zookeeper" else None
     metrics_ports = [harness.free_port(), harness.free_port()]
-    work = harness.FlinkWork(root / "flink", ha_config(backend, zk, metrics_ports[0]), launch=launch)
+    work = harness.FlinkWork(root / "flink", ha_config(backend, zk, metrics_ports[0], version), launch=launch,
+                             version=version)
     load_before = os.getloadavg()
     try:
         jm, rest, job_id = harness.start_cluster(work, [
@@ -235,6 +238,7 @@ def markdown(results: dict) -> str:
     title = {"script": "JobManager restarted through `bin/jobmanager.sh start-foreground` (as the image does)",
              "direct": "JobManager restarted by re-executing the JVM command line the scripts produced "
                        "(no helper JVMs; as an entrypoint that execs java)"}[results["launch"]]
+    title += f", Flink {results.get('flink_version', harness.DEFAULT_VERSION)}"
     rows = [f"**{title}**", "",
             "| backend | kills | recovery median | min | max | of which kill → REST up | REST up → restored "
             "| kill → leadership taken (standby) | finalization/checkpoint median (ms) | p90 | exactly-once |",
@@ -313,7 +317,12 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/flinkfleet-bench"))
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "failover" / "results")
     ap.add_argument("--update-readme", action="store_true")
+    ap.add_argument("--flink-version", default=harness.DEFAULT_VERSION, choices=harness.HA_IT_VERSIONS,
+                    help="Flink distribution (make ha-it assembles each) and its adapter; ZooKeeper HA runs on it too")
     args = ap.parse_args()
+    if args.flink_version != harness.DEFAULT_VERSION and args.update_readme:
+        print("--update-readme shows the default version's figures only", file=sys.stderr)
+        return 2
 
     harness.ensure_jars()
     # Fail before the first backend, not after minutes of measuring the others.
@@ -328,12 +337,13 @@ def main() -> int:
         "loadavg_start": open("/proc/loadavg").read().split()[:3],
         "command": "python bench/failover/run.py " + " ".join(sys.argv[1:]),
         "launch": args.launch,
-        "flink_home": str(harness.flink_home()),
+        "flink_version": args.flink_version,
+        "flink_home": str(harness.flink_home(args.flink_version)),
         "backends": {},
     }
     for backend in args.backends.split(","):
         kills = args.zookeeper_kills if backend == "zookeeper" and args.zookeeper_kills else args.kills
-        r = run_backend(backend, args.work / backend, kills, args.launch, args.settle)
+        r = run_backend(backend, args.work / backend, kills, args.launch, args.settle, args.flink_version)
         r["recovery_summary"] = summary([x["recovery_s"] for x in r["recoveries"]])
         r["finalization_summary"] = summary(r["finalization_ms"])
         results["backends"][backend] = r
@@ -346,8 +356,10 @@ def main() -> int:
         results["ratio_standby_recovery_median"] = round(
             b["pvc-standby"]["recovery_summary"]["median"] / b["zookeeper"]["recovery_summary"]["median"], 3)
     results["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-    (args.out / f"results-{args.launch}.json").write_text(json.dumps(results, indent=2))
-    plot(results, args.out / f"recovery-{args.launch}.png")
+    # Another version's run beside the default's, not over it.
+    stem = args.launch if args.flink_version == harness.DEFAULT_VERSION else f"{args.launch}-{args.flink_version}"
+    (args.out / f"results-{stem}.json").write_text(json.dumps(results, indent=2))
+    plot(results, args.out / f"recovery-{stem}.png")
     # The README block shows every launch mode measured so far in --out.
     md = "\n".join(markdown(json.loads(f.read_text())) for f in sorted(args.out.glob("results-*.json")))
     (args.out / "summary.md").write_text(md)
