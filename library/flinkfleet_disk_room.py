@@ -73,11 +73,11 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    free_gib = round(free_bytes(p["path"]) / GIB, 1)
-    problem = disk_room_problem(p["path"], p["min_free_gib"], p["what"], p["variable"])
+    free = free_bytes(p["path"])
+    problem = disk_room_problem(p["path"], free, p["min_free_gib"], p["what"], p["variable"])
     if problem:
-        module.fail_json(msg=problem, free_gib=free_gib)
-    module.exit_json(changed=False, free_gib=free_gib)
+        module.fail_json(msg=problem, free_gib=round(free / GIB, 1))
+    module.exit_json(changed=False, free_gib=round(free / GIB, 1))
 
 
 if __name__ == "__main__":

@@ -25,13 +25,12 @@ def free_bytes(path, statvfs=os.statvfs):
     return st.f_bavail * st.f_frsize
 
 
-def disk_room_problem(path, min_free_gib, what, variable, statvfs=os.statvfs):
-    """A message naming the path, its free space and what needs more, or None when there is room.
+def disk_room_problem(path, free, min_free_gib, what, variable):
+    """A message naming the path, its free bytes and what needs more, or None when there is room.
 
     A node short of disk does not fail where the disk ran out: the kubelet taints it and every
     pod waits Pending ("untolerated taint"), so the first error a user sees is a timeout minutes
     later. Saying it here, with the numbers, is the whole point."""
-    free = free_bytes(path, statvfs)
     if free >= min_free_gib * GIB:
         return None
     return ("%s needs %.1f GiB free on the filesystem of %s; it has %.1f GiB. Free some space there, "

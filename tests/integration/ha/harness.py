@@ -141,12 +141,12 @@ def ensure_jars() -> None:
 _ISSUED_PORTS: set[int] = set()
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range."""
     try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_port() -> int:
@@ -157,7 +157,7 @@ def free_port() -> int:
     a TaskManager's RPC and data ports): one of them can take it before the JobManager binds
     it, and the JobManager exits. Not handed out before, because two JobManagers given the
     same metrics port scrape as one."""
-    low, _ = _ephemeral_range()
+    low = _ephemeral_low()
     while True:
         # Below 30000 too: the Kubernetes NodePort range (30000-32767) reaches loopback on a testbed node.
         port = random.randrange(max(1024, low - 20000), min(low, 30000))
