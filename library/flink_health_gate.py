@@ -80,9 +80,16 @@ options:
     type: int
     default: 300
   interval:
-    description: Seconds between looks.
+    description: Seconds between looks at Flink (its REST API).
     type: float
     default: 2.0
+  kube_interval:
+    description:
+      - Seconds between looks at the StatefulSet and the Deployment (the Kubernetes-level gate, and the
+        JobManager pods' readiness after the Flink gate passed). Each look is two reads of the API
+        server, cheap beside the seconds a wave would otherwise wait after its workloads became ready.
+    type: float
+    default: 0.5
   fail_fast_restarts:
     description:
       - Fail at once when the JobManager pod of the StatefulSet's new revision, or a TaskManager
@@ -336,6 +343,7 @@ def argspec():
         min_taskmanagers=dict(type="int", default=1),
         timeout=dict(type="int", default=300),
         interval=dict(type="float", default=2.0),
+        kube_interval=dict(type="float", default=0.5),
         fail_fast_restarts=dict(type="int", default=3),
         apply=dict(type="list", elements="dict", default=[]),
         replace_jobmanagers=dict(type="dict", options=dict(
@@ -454,7 +462,7 @@ def publish_passed(params, gate_result, client, check_mode, now, lease_store_for
 def wait_healthy(params, client):
     if params["gate"] == "kubernetes":
         gate = KubeWorkloadGate(json_getter(client), params["namespace"], params["statefulset"], params["deployment"],
-                                timeout=params["timeout"], interval=params["interval"])
+                                timeout=params["timeout"], interval=params["kube_interval"])
         return gate.run()
     if not params["jobmanager_pod"] and params["statefulset"]:
         params["jobmanager_pod"] = "%s-0" % params["statefulset"]
@@ -488,9 +496,9 @@ def wait_healthy(params, client):
     start = time.monotonic()
     out = gate.run()
     if params["statefulset"] and client is not None:
-        remaining = max(params["timeout"] - (time.monotonic() - start), params["interval"])
+        remaining = max(params["timeout"] - (time.monotonic() - start), params["kube_interval"])
         out["jobmanagers_ready_seconds"] = wait_for_jobmanagers_ready(
-            json_getter(client), params["namespace"], params["statefulset"], remaining, params["interval"])
+            json_getter(client), params["namespace"], params["statefulset"], remaining, params["kube_interval"])
     return out
 
 

@@ -55,7 +55,8 @@ def _plan_of(read, request):
 
 
 def settle(request, cluster_api, check_mode=False, clock=time.monotonic):
-    """One cluster: {verdict, reason, result (settled only), lock (what happened to it)}.
+    """One cluster: {verdict, reason, revision (the desired one, once read), result (settled
+    only), lock (what happened to it)}.
 
     cluster_api(request) returns an object with read() -> (namespace, statefulset, pvc) as the
     API returns them (None when absent), take(holder) and release(holder); any FlinkfleetError
@@ -75,6 +76,9 @@ def settle(request, cluster_api, check_mode=False, clock=time.monotonic):
             out["reason"] = "the namespace is terminating"
             return out
         first = _plan_of(first_read, request)
+        # The wave's plan takes it as its desired_revision: the digest of what this run renders
+        # for the cluster, the same in every wave (fleet speed: no wave renders the workloads again).
+        out["revision"] = first["revision"]
         verdict, reason = decide(first, None)
         if verdict == ROLL or not lock.get("holder"):
             out.update(verdict=verdict, reason=reason)

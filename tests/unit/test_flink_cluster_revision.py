@@ -34,7 +34,16 @@ def plan_tasks():
         tasks = yaml.safe_load(handle)
     flat = [inner for t in tasks for inner in ([t] + list(t.get("block") or []))]
     planner = next(t for t in flat if (t.get("flink_rollout_plan") or {}).get("step") == "plan")
-    assert planner["flink_rollout_plan"]["manifests"] == "{{ __flink_cluster_plan_manifests }}"
+    # In a wave of rollout.yml the plan takes the revision its first play computed from these same
+    # expressions (tasks/fleet_plan.yml); elsewhere it renders them itself.
+    assert planner["flink_rollout_plan"]["manifests"] == (
+        "{{ [] if __flink_cluster_vfleet_revision | length > 0 else __flink_cluster_plan_manifests }}")
+    assert planner["flink_rollout_plan"]["desired_revision"] == "{{ __flink_cluster_vfleet_revision }}"
+    with open(os.path.join(ROLE, "tasks", "fleet_plan.yml")) as handle:
+        fleet_request = next(t for t in yaml.safe_load(handle) if "__flink_cluster_fleet_request"
+                             in (t.get("ansible.builtin.set_fact") or {}))
+    request = fleet_request["ansible.builtin.set_fact"]["__flink_cluster_fleet_request"]
+    assert "'manifests': __flink_cluster_plan_manifests, 'revision_inputs': __flink_cluster_plan_revision_inputs" in request
     assert planner["flink_rollout_plan"]["revision_inputs"] == "{{ __flink_cluster_plan_revision_inputs }}"
     with open(os.path.join(ROLE, "vars", "main.yml")) as handle:
         role_vars = yaml.safe_load(handle)

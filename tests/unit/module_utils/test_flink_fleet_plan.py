@@ -107,6 +107,17 @@ def test_settle(reads, kwargs, lock, verdict, calls, reason):
     assert ("result" in answer) == (verdict == SETTLED)
 
 
+@pytest.mark.parametrize("reads, revision", [
+    pytest.param([(NS, sts(revision="R0"), pvc(revision="R0"))], "R1", id="to-roll"),
+    pytest.param([DEPLOYED, DEPLOYED], "R1", id="settled"),
+    pytest.param([(None, None, None)], None, id="no-namespace-nothing-computed"),
+])
+def test_the_desired_revision_is_handed_to_the_wave(reads, revision):
+    # The wave's plan takes it as desired_revision instead of rendering the workloads again.
+    answer = settle(request(revision="R1"), lambda _r: FakeCluster(reads))
+    assert answer.get("revision") == revision
+
+
 def test_a_settled_cluster_gets_the_result_its_wave_would_publish():
     answer = settle(request(), lambda _r: FakeCluster([DEPLOYED, DEPLOYED]), clock=iter([10.0, 12.5]).__next__)
     assert answer["result"] == {
