@@ -55,7 +55,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 clusters:
-  description: Per cluster, C(verdict) (C(settled) or C(roll)), C(reason), C(lock) (none, released, held) and, when settled, C(result).
+  description:
+    - Per cluster, C(verdict) (C(settled) or C(roll)), C(reason), C(lock) (none, released, held) and, when settled, C(result).
+    - C(revision), once the cluster was read, the revision this run asks of it (the digest of its rendered
+      workloads and inputs); a wave of rollout.yml plans with it instead of rendering the workloads again.
   returned: always
   type: dict
 settled:
