@@ -102,10 +102,11 @@ collection: venv
 sanity: collection
 	$(BIN)/python tools/collection/sanity.py $(COLLECTION_DIR)
 
-# Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image).
+# Bad input to the roles and to rollout.yml (the latter on the testbed cluster, with the pushed image);
+# the proving ground's S3 server (s3proxy on a free port, stopped after).
 integration: $(call bringup,build testbed-k8s) collection
 	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py \
-	  tests/integration/test_collection.py
+	  tests/integration/test_collection.py tests/integration/test_s3_server.py
 
 # Each scenario's output is kept in $(FLINKFLEET_CACHE)/logs, with each task's start time and
 # duration (ansible.posix.profile_tasks) and the slowest tasks of every play at its end. Every
