@@ -1,4 +1,4 @@
-"""The soak with a standby (issue 13), on real Flink 2.3 processes: 50 kills, 10 in `make test`.
+"""The soak with a standby (issue 13), on real Flink 2.3 processes: 50 kills (`make test` too).
 
 Two JobManagers on one metadata root, each with its own ports (a "slot"): one leads, the other
 waits on the leadership lock. KILLS times: the leader is SIGKILLed while a checkpoint is in
