@@ -22,6 +22,9 @@ description:
     C(Accept)); a tag the registry does not have fails naming it.
   - C(pins) (this run's earlier resolutions) answer without a registry request or reading the
     build record, so a build during the rollout does not change what later waves get.
+  - C(requests) (one per cluster, instead of C(images)) pins each cluster's image, or, for a
+    cluster without one, its own build record's image, each distinct record read once; the result
+    is keyed by the image, or by C(build-record:<path>) for a cluster without one.
 options:
   images:
     description: The requested images (empty string for the build record's image).
@@ -31,6 +34,19 @@ options:
   build_record:
     description: The JSON record build.yml writes (C(refs), C(digest)).
     type: path
+  requests:
+    description: One entry per cluster; when given, C(images) and C(build_record) are not used.
+    type: list
+    elements: dict
+    suboptions:
+      image:
+        description: The cluster's image (empty for its build record's image).
+        type: str
+        default: ""
+      build_record:
+        description: The cluster's build record (C(~) expanded when read).
+        type: str
+        default: ""
   pins:
     description: Earlier resolutions of this run, by requested image.
     type: dict
@@ -65,6 +81,14 @@ attributes:
 """
 
 EXAMPLES = r"""
+- name: Pin each cluster's image, or its own build record's, once for the run.
+  flinkfleet.flink.flink_image_ref:
+    requests:
+      - {image: "", build_record: ~/.cache/flinkfleet/flink-image/last-build.json}
+      - {image: "", build_record: ~/.cache/flinkfleet/flink-1.20/last-build.json}
+      - {image: "127.0.0.1:5000/flinkfleet/flink:2.3.0-1648674"}
+  register: pinned
+
 - name: Pin the image of this run.
   flinkfleet.flink.flink_image_ref:
     images: ["", "127.0.0.1:5000/flinkfleet/flink:2.3.0-1648674"]
@@ -74,7 +98,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 images:
-  description: Per requested image, C(ref) (name@digest, what is deployed), C(tag) (name:tag or empty),
+  description: Per requested image (with C(requests), per image or C(build-record:<path>)), C(ref) (name@digest, what is deployed), C(tag) (name:tag or empty),
     C(digest), C(source) (build record, registry, given, run, unpinned), C(note) and, for an image
     pinned here, C(image_flink) (C(version) and C(ha_factory) from the labels flink_image writes;
     empty when the registry cannot say).
@@ -99,7 +123,7 @@ image_flink:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils._flink_image_ref import pin_all, registry_lookup
+from ansible.module_utils._flink_image_ref import pin_all, pin_key, pin_requests, registry_lookup
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
@@ -107,6 +131,9 @@ def argspec():
     return dict(
         images=dict(type="list", elements="str", default=[""]),
         build_record=dict(type="path"),
+        requests=dict(type="list", elements="dict", options=dict(
+            image=dict(type="str", default=""),
+            build_record=dict(type="str", default=""))),
         pins=dict(type="dict", default={}),
         pin=dict(type="bool", default=True),
         registry_username=dict(type="str", default=""),
@@ -119,9 +146,14 @@ def argspec():
 def run(params, lookup=None):
     lookup = lookup or registry_lookup(params["registry_username"], params["registry_password"],
                                        params["registry_scheme"], params["timeout"])
-    images = pin_all(params["images"] or [""], params["build_record"], lookup, params["pins"], params["pin"],
-                     describe=getattr(lookup, "describe", None))
-    first = images[str((params["images"] or [""])[0] or "").strip()]
+    describe = getattr(lookup, "describe", None)
+    if params.get("requests"):
+        images = pin_requests(params["requests"], lookup, params["pins"], params["pin"], describe=describe)
+        first = images[pin_key(params["requests"][0].get("image"), params["requests"][0].get("build_record"))]
+    else:
+        images = pin_all(params["images"] or [""], params["build_record"], lookup, params["pins"], params["pin"],
+                         describe=describe)
+        first = images[str((params["images"] or [""])[0] or "").strip()]
     return dict(changed=False, images=images, ref=first["ref"], tag=first["tag"], digest=first["digest"],
                 image_flink=first.get("image_flink", {}))
 

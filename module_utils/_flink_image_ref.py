@@ -22,6 +22,7 @@ build during the rollout does not change what a later wave gets.
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
@@ -133,6 +134,42 @@ def pin_one(requested, record, record_path, lookup, pin=True):
     if not DIGEST_RE.match(found):
         raise ImageRefError("Registry answered %r as the digest of %s:%s" % (found, name, asked))
     return pinned(name, found, asked, "registry", note)
+
+
+# A cluster without flink_cluster_image deploys its own build record's image: the run's pins key
+# it by that record (clusters of different Flink versions keep different records), never by ''.
+RECORD_KEY_PREFIX = "build-record:"
+
+
+def pin_key(image, build_record):
+    """The key of one cluster's request in the run's pins (flink_cluster_image_pins): its image,
+    or, when it sets none, RECORD_KEY_PREFIX + the build record it deploys from. The role's
+    vars/main.yml (__flink_cluster_pin_key) builds the same key."""
+    image = str(image or "").strip()
+    return image if image else RECORD_KEY_PREFIX + str(build_record or "").strip()
+
+
+def pin_requests(requests, lookup, pins=None, pin=True, reader=read_record, describe=None):
+    """{pin_key: pinned} for the clusters' requests ({"image", "build_record"} each): each distinct
+    image looked up once, each distinct build record read once, so every cluster without an image
+    gets its own record's image. A key already in pins is answered from there."""
+    by_record = {}
+    images = []
+    for request in requests or []:
+        request = request or {}
+        key = pin_key(request.get("image"), request.get("build_record"))
+        if key.startswith(RECORD_KEY_PREFIX):
+            by_record.setdefault(key, str(request.get("build_record") or "").strip())
+        elif key not in images:
+            images.append(key)
+    out = pin_all(images, None, lookup, pins, pin, reader, describe) if images else {}
+    for key, path in by_record.items():
+        if key in (pins or {}) and pins[key].get("ref"):
+            out[key] = dict(pins[key], source=pins[key].get("source") or "run")
+            continue
+        record_path = os.path.expanduser(path) if path else path
+        out[key] = pin_all([""], record_path, lookup, None, pin, reader, describe)[""]
+    return out
 
 
 def pin_all(requests, record_path, lookup, pins=None, pin=True, reader=read_record, describe=None):

@@ -427,6 +427,12 @@ def result(cluster, action, upgrade_mode, old_image, new_image, outcome_text, er
         "error": error or "",
         "seconds": round(float(seconds or 0), 1),
     }
+    restored = gate_result.get("restored") or {}
+    if restored:
+        # What the job was restored from, as the gate saw it (Flink's latest.restored): the
+        # checkpoint or savepoint an upgrade or a rollback resumed from, kept in last-rollout.json.
+        out["restored"] = {"id": restored.get("id"), "external_path": restored.get("external_path") or "",
+                           "is_savepoint": bool(restored.get("is_savepoint"))}
     if gate_result.get("note"):
         # What the gate did not check (the Kubernetes-level one), said once under the fleet summary.
         out["note"] = gate_result["note"]

@@ -34,7 +34,8 @@ def rollout_plays():
     return pin_play, role_task["vars"]
 
 
-def run_rollout(work, record):
+def run_rollout(work, record, host_records=None):
+    """host_records: {host: build record} for clusters that keep their own (another Flink version)."""
     pin_play, role_vars = rollout_plays()
     out = work / "deployed"
     out.mkdir()
@@ -61,7 +62,9 @@ def run_rollout(work, record):
     playbook = work / "rollout.yml"
     playbook.write_text(yaml.safe_dump([pin_play, waves], sort_keys=False))
     inventory = work / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"flink_clusters": {"hosts": {h: {} for h in HOSTS}, "vars": {
+    hosts = {h: ({"flink_cluster_build_record": str(host_records[h])} if h in (host_records or {}) else {})
+             for h in HOSTS}
+    inventory.write_text(yaml.safe_dump({"flink_clusters": {"hosts": hosts, "vars": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "flink_cluster_build_record": str(record)}}}))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
@@ -93,3 +96,18 @@ def test_no_image_and_no_build_record_stops_the_run_before_any_wave(tmp_path, re
     expected = "no build record at %s" % record if record_text is None else "names no image"
     assert expected in proc.stdout, proc.stdout[-3000:]
     assert ":latest" not in proc.stdout
+
+
+def test_each_cluster_without_an_image_gets_its_own_build_records_image(tmp_path):
+    """Clusters of two Flink versions keep two build records: each gets its own record's digest.
+    Fails when the run resolves one record for every cluster (pins keyed by '' alone)."""
+    record = tmp_path / "last-build.json"
+    record.write_text(json.dumps({"image": REPO, "refs": [REPO + ":sha256-old"], "digest": D1}))
+    other = tmp_path / "flink-1.20-build.json"
+    other_digest = "sha256:" + "3" * 64
+    other.write_text(json.dumps({"image": REPO, "refs": [REPO + ":1.20.5-abc"], "digest": other_digest}))
+    proc, deployed = run_rollout(tmp_path, record, host_records={"c3": other})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert deployed == {"c1": REPO + "@" + D1, "c2": REPO + "@" + D1, "c3": REPO + "@" + other_digest}
+    said = " ".join(proc.stdout.split())
+    assert "the image of build record %s: %s@%s" % (other, REPO, other_digest) in said, said[-2000:]

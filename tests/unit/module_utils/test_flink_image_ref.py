@@ -1,8 +1,12 @@
 """Pinning the rollout's image to a digest (module_utils/_flink_image_ref.py), case by case."""
 
 import json
+import os
 
 import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
 
 from ansible.module_utils._flink_image import MANIFEST_TYPES, Registry
 from ansible.module_utils._flink_image_ref import (
@@ -10,7 +14,9 @@ from ansible.module_utils._flink_image_ref import (
     image_flink,
     image_flink_problem,
     pin_all,
+    pin_key,
     pin_one,
+    pin_requests,
     read_record,
     registry_lookup,
     registry_of,
@@ -286,3 +292,61 @@ def test_an_image_for_another_flink_is_refused_naming_both(found, version, facto
     else:
         assert said.startswith("Image %s@%s was built for another Flink: " % (REPO, D1))
         assert problem in said and said.endswith("Nothing was rolled out to this cluster.")
+
+
+@pytest.mark.parametrize("image, record, key", [
+    ("", "/c/r.json", "build-record:/c/r.json"),
+    ("  ", " /c/r.json ", "build-record:/c/r.json"),
+    (REPO + ":v2", "/c/r.json", REPO + ":v2"),
+    (" " + REPO + ":v2 ", "", REPO + ":v2"),
+    ("", "", "build-record:"),
+])
+def test_pin_key(image, record, key):
+    assert pin_key(image, record) == key
+
+
+RECORD_B = {"image": REPO, "refs": [REPO + ":1.20.5-abc"], "digest": D2}
+
+
+@pytest.mark.parametrize("requests, keys, refs, reads, asked", [
+    pytest.param([{"image": "", "build_record": "/a.json"}, {"image": "", "build_record": "/b.json"},
+                  {"image": "", "build_record": "/a.json"}],
+                 {"build-record:/a.json", "build-record:/b.json"},
+                 {"build-record:/a.json": REPO + "@" + D1, "build-record:/b.json": REPO + "@" + D2},
+                 ["/a.json", "/b.json"], [], id="two-records-each-read-once"),
+    pytest.param([{"image": REPO + ":v2", "build_record": "/a.json"}, {"image": "", "build_record": "/b.json"},
+                  {"image": REPO + ":v2", "build_record": "/b.json"}],
+                 {REPO + ":v2", "build-record:/b.json"},
+                 {REPO + ":v2": REPO + "@" + D2, "build-record:/b.json": REPO + "@" + D2},
+                 ["/b.json"], [(REPO, "v2")], id="an-image-wins-over-its-record"),
+])
+def test_pin_requests(requests, keys, refs, reads, asked):
+    lookups = Lookups()
+    read = []
+
+    def reader(path):
+        read.append(path)
+        return {"/a.json": RECORD, "/b.json": RECORD_B}[path]
+
+    out = pin_requests(requests, lookups, reader=reader)
+    assert set(out) == keys
+    assert {k: v["ref"] for k, v in out.items()} == refs
+    assert read == reads and lookups.asked == asked
+
+
+def test_pin_requests_answers_from_the_runs_pins_without_reading():
+    pins = {"build-record:/b.json": {"ref": REPO + "@" + D3, "tag": "", "digest": D3, "source": "build record"}}
+    out = pin_requests([{"image": "", "build_record": "/b.json"}], Lookups(), pins=pins,
+                       reader=lambda path: pytest.fail("read %s" % path))
+    assert out["build-record:/b.json"]["ref"] == REPO + "@" + D3
+
+
+def test_the_roles_pin_key_is_pin_key():
+    """roles/flink_cluster/vars/main.yml builds the same key in Jinja (the waves look their pin up by it)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    with open(os.path.join(root, "roles", "flink_cluster", "vars", "main.yml")) as handle:
+        expression = yaml.safe_load(handle)["__flink_cluster_pin_key"]
+    for image, record in [("", "/c/r.json"), (REPO + ":v2", "/c/r.json"), (" ", " /c/r.json")]:
+        templar = Templar(loader=DataLoader(), variables={"flink_cluster_image": image,
+                                                          "flink_cluster_build_record": record})
+        assert templar.template(trust_as_template(expression)) == pin_key(image, record)

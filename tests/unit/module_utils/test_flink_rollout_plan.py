@@ -224,6 +224,20 @@ def test_outcome_and_result(action, check_mode, failed, rb, rb_failed, text):
     assert ("rollback" in record) is bool(rb and rb.get("phase") in ("ha", "point"))
 
 
+@pytest.mark.parametrize("gate, restored", [
+    pytest.param({"gate": "flink", "restored": {"id": 36, "external_path": CHK, "is_savepoint": False,
+                                                "restore_timestamp": 1}},
+                 {"id": 36, "external_path": CHK, "is_savepoint": False}, id="from-a-checkpoint"),
+    pytest.param({"gate": "flink", "restored": {"id": 4, "external_path": STOP, "is_savepoint": True}},
+                 {"id": 4, "external_path": STOP, "is_savepoint": True}, id="from-a-savepoint"),
+    pytest.param({"gate": "flink", "restored": None}, None, id="fresh-start"),
+    pytest.param({}, None, id="no-gate"),
+])
+def test_result_keeps_what_the_gate_saw_restored(gate, restored):
+    record = result("c1", "upgrade", "last-state", "a", "b", "upgraded", "", gate, 1.0)
+    assert record.get("restored") == restored
+
+
 def test_healthy_record_rollback_point():
     gate = {"job_id": "j", "latest_checkpoint": {"id": 7, "external_path": CHK}}
     base = ("img", "A", {}, {}, "d", "3", "", gate, "now")

@@ -56,3 +56,14 @@ def test_no_record_and_no_image_fails_naming_both(tmp_path):
 
 def test_the_password_is_not_logged():
     assert flink_image_ref.argspec()["registry_password"]["no_log"] is True
+
+
+def test_requests_pin_each_clusters_own_build_record(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"image": REPO, "refs": [REPO + ":sha256-1"], "digest": D1}))
+    b.write_text(json.dumps({"image": REPO, "refs": [REPO + ":1.20.5-x"], "digest": D2}))
+    out = flink_image_ref.run(params(requests=[{"image": "", "build_record": str(a)},
+                                               {"image": "", "build_record": str(b)}]), lookup=lookup_from({}, []))
+    assert out["images"]["build-record:%s" % a]["ref"] == REPO + "@" + D1
+    assert out["images"]["build-record:%s" % b]["ref"] == REPO + "@" + D2
+    assert out["ref"] == REPO + "@" + D1
