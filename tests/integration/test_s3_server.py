@@ -1,4 +1,4 @@
-"""The proving ground's S3 server (roles/s3_server, s3proxy): started by playbooks/s3_server.yml on
+"""The proving ground's S3 server (testbed/roles/s3_server, s3proxy): started by playbooks/s3_server.yml on
 this machine, it keeps objects for a client that signs with the key pair, refuses anonymous and
 wrongly signed requests, and a second run of the role changes nothing.
 

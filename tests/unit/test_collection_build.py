@@ -108,6 +108,17 @@ def test_the_collection_ships_the_product_and_not_the_proving_ground(tmp_path):
     assert {"flink_image", "ha_plugin_build", "flink_rollout_plan", "flink_health_gate"} <= set(shipped["modules"])
     assert not {"flink_dist", "flinkfleet_daemon", "k8s_testbed_pki", "flink_output_check"} & set(shipped["modules"])
     assert "_k8s_testbed_pki" not in shipped["module_utils"]
+    # nothing of testbed/ (the proving ground's roles, modules, module_utils, filters) ships
+    testbed = os.path.join(ROOT, "testbed")
+    def names(directory):
+        return {f[:-3] for f in os.listdir(os.path.join(testbed, directory)) if f.endswith(".py")}
+    assert not set(os.listdir(os.path.join(testbed, "roles"))) & set(shipped["roles"])
+    assert not names("library") & set(shipped["modules"])
+    assert not names("module_utils") & set(shipped["module_utils"])
+    testbed_filters = {n for f in os.listdir(os.path.join(testbed, "filter_plugins")) if f.endswith(".py")
+                       for n in build.filter_names(os.path.join(testbed, "filter_plugins", f))}
+    assert testbed_filters and not testbed_filters & set(shipped["filters"])
+    assert not (dest / "testbed").exists() and not list(dest.rglob("testbed"))
     # every module's module_utils are there, and no module or util still imports the checkout's way
     for directory in ("modules", "module_utils"):
         for name in os.listdir(dest / "plugins" / directory):

@@ -1,4 +1,4 @@
-"""Unit tests of filter_plugins/prometheus_ha.py: Prometheus's answer against a direct scrape."""
+"""Unit tests of testbed/filter_plugins/prometheus_ha.py: Prometheus's answer against a direct scrape."""
 
 import pytest
 from ansible.errors import AnsibleFilterError

@@ -14,13 +14,19 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = os.path.join(ROOT, "roles")
+# The product's roles and the proving ground's (ansible.cfg's roles_path).
+ROLE_DIRS = (ROLES, os.path.join(ROOT, "testbed", "roles"))
+
+
+def role_dir(role):
+    return next(os.path.join(d, role) for d in ROLE_DIRS if os.path.isdir(os.path.join(d, role)))
 
 
 def cache_defaults():
     """(role, variable) for every default whose expression mentions the project cache."""
     found = []
-    for role in sorted(os.listdir(ROLES)):
-        path = os.path.join(ROLES, role, "defaults", "main.yml")
+    for role in sorted(r for d in ROLE_DIRS for r in os.listdir(d)):
+        path = os.path.join(role_dir(role), "defaults", "main.yml")
         if not os.path.isfile(path):
             continue
         with open(path) as handle:
@@ -49,7 +55,7 @@ def resolved(tmp_path_factory):
     with open(os.path.join(cache, "registry", "password"), "w") as handle:
         handle.write(SENTINEL + "\n")
     out = work / "resolved.json"
-    tasks = [{"ansible.builtin.include_vars": {"file": os.path.join(ROLES, role, "defaults", "main.yml")}}
+    tasks = [{"ansible.builtin.include_vars": {"file": os.path.join(role_dir(role), "defaults", "main.yml")}}
              for role in sorted({role for role, _ in CACHE_DEFAULTS})]
     names = sorted({name for _, name in CACHE_DEFAULTS})
     tasks.append({"ansible.builtin.copy": {

@@ -10,8 +10,9 @@ standard layout and fully qualified names instead, so this script copies the pro
     neither the checkout's library/ through ansible.legacy nor its filters by bare name).
 Then `ansible-galaxy collection build` writes the tarball to <out>/dist.
 
-The proving ground (docker_engine, registry, flink_dist, base_image, k8s_testbed, prometheus,
-zookeeper, their modules and playbooks) stays in the checkout: it is not what a team installs.
+The proving ground (testbed/: the roles docker_engine, registry, flink_dist, base_image, k8s_testbed,
+prometheus, zookeeper, s3_server, their modules, module_utils and filters; its playbooks) stays in
+the checkout: it is not what a team installs. Nothing here reads testbed/.
 
 Usage: python tools/collection/build.py <out> [--no-tarball]
 """

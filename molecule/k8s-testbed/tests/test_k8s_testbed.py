@@ -238,7 +238,7 @@ def _metrics_pod(name, annotated):
 
 
 def test_prometheus_scrapes_annotated_pods_on_named_metrics_ports(api, namespace):
-    """roles/prometheus: pod discovery, then the relabelling keeps annotated pods' ports named
+    """testbed/roles/prometheus: pod discovery, then the relabelling keeps annotated pods' ports named
     metrics or ha-metrics; the rpc port and the unannotated pod are not scraped."""
     for name, annotated in (("prom-probe", True), ("prom-unannotated", False)):
         api.create_namespaced_pod(namespace, _metrics_pod(name, annotated))
@@ -265,7 +265,7 @@ def test_prometheus_scrapes_annotated_pods_on_named_metrics_ports(api, namespace
 
 
 def test_prometheus_discovers_pods_with_an_identity_that_only_reads_pods(namespace):
-    """roles/prometheus (prometheus_pod_sd_read_only): the discovery endpoint runs with a
+    """testbed/roles/prometheus (prometheus_pod_sd_read_only): the discovery endpoint runs with a
     ServiceAccount token that lists pods and may do nothing else, not with the admin certificate."""
     path = os.path.join(CACHE, "prometheus", "pod-sd.kubeconfig")
     with open(os.path.join(CACHE, "prometheus", "pod-sd.pid")) as handle:

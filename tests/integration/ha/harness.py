@@ -32,8 +32,9 @@ REPO = Path(__file__).resolve().parents[3]
 # imported the way Ansible sees module_utils.
 import ansible.module_utils  # noqa: E402
 
-if str(REPO / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(REPO / "module_utils"))
+for _utils in (REPO / "module_utils", REPO / "testbed" / "module_utils"):
+    if str(_utils) not in ansible.module_utils.__path__:
+        ansible.module_utils.__path__.append(str(_utils))
 from ansible.module_utils._flink_output import check_exactly_once, read_committed  # noqa: E402,F401
 from ansible.module_utils._ha_plugin import adapter_module  # noqa: E402
 HA_PLUGIN = REPO / "ha-plugin"
@@ -430,7 +431,7 @@ def submit_job(work: FlinkWork, *job_args: str) -> str:
 
 
 def read_output(out_dir: Path) -> list[tuple[int, int, int]]:
-    """Committed sink output only (module_utils/_flink_output.py: hidden files are uncommitted)."""
+    """Committed sink output only (testbed/module_utils/_flink_output.py: hidden files are uncommitted)."""
     return read_committed(str(out_dir))
 
 

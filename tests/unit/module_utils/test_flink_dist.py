@@ -1,4 +1,4 @@
-"""Unit tests for module_utils/_flink_dist.py: version checks, verified downloads, assembly."""
+"""Unit tests for testbed/module_utils/_flink_dist.py: version checks, verified downloads, assembly."""
 
 import hashlib
 import io

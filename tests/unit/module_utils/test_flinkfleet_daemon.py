@@ -1,4 +1,4 @@
-"""Unit tests for module_utils/_flinkfleet_daemon.py with real short-lived processes."""
+"""Unit tests for testbed/module_utils/_flinkfleet_daemon.py with real short-lived processes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 
 import ansible.module_utils  # noqa: E402
 
-if os.path.join(REPO, "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(os.path.join(REPO, "module_utils"))
+for _utils in (os.path.join(REPO, "module_utils"), os.path.join(REPO, "testbed", "module_utils")):
+    if _utils not in ansible.module_utils.__path__:
+        ansible.module_utils.__path__.append(_utils)
 
 from ansible.module_utils import _flinkfleet_daemon as dm  # noqa: E402
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError  # noqa: E402

@@ -1,4 +1,4 @@
-"""Unit tests for module_utils/_k8s_testbed_pki.py: issue once, reissue only when needed."""
+"""Unit tests for testbed/module_utils/_k8s_testbed_pki.py: issue once, reissue only when needed."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 
 import ansible.module_utils  # noqa: E402
 
-if os.path.join(REPO, "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(os.path.join(REPO, "module_utils"))
+for _utils in (os.path.join(REPO, "module_utils"), os.path.join(REPO, "testbed", "module_utils")):
+    if _utils not in ansible.module_utils.__path__:
+        ansible.module_utils.__path__.append(_utils)
 
 from ansible.module_utils import _k8s_testbed_pki as pki  # noqa: E402
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError  # noqa: E402

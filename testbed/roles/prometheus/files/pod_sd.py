@@ -3,8 +3,8 @@
 
 Usage: pod_sd.py --kubeconfig PATH [--address 127.0.0.1] [--port 9095]
 GET /pods lists every pod (all namespaces) and answers with the target groups of
-module_utils/_prometheus_pod_sd.py; Prometheus polls it (http_sd_configs, refresh_interval).
-Run by roles/prometheus with the Python that runs Ansible (it has the kubernetes client).
+testbed/module_utils/_prometheus_pod_sd.py; Prometheus polls it (http_sd_configs, refresh_interval).
+Run by testbed/roles/prometheus with the Python that runs Ansible (it has the kubernetes client).
 """
 
 import argparse
@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from kubernetes import client, config
 
-# The repository's module_utils (this file is roles/prometheus/files/pod_sd.py).
+# The proving ground's module_utils, testbed/module_utils (this file is testbed/roles/prometheus/files/pod_sd.py).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "module_utils"))
 from _prometheus_pod_sd import pod_targets  # noqa: E402
 

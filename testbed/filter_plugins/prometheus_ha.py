@@ -24,7 +24,7 @@ SERIES = {
 }
 # Compared with the direct scrape (the others move with every checkpoint or are not scraped there).
 COMPARED = ("leader", "epoch", "lock_waiting", "failovers_total")
-# Container port names both scraped on every JobManager (roles/prometheus, flink_cluster's pods).
+# Container port names both scraped on every JobManager (testbed/roles/prometheus, flink_cluster's pods).
 PORTS = ("metrics", "ha-metrics")
 
 

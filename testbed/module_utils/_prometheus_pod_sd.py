@@ -3,7 +3,7 @@
 Kubernetes discovery (role pod), so the relabelling is the one written for kubernetes_sd_configs.
 
 Debian's prometheus (2.42+ds) is built without kubernetes_sd_configs; the proving ground's
-Prometheus reads these groups through http_sd_configs from roles/prometheus/files/pod_sd.py.
+Prometheus reads these groups through http_sd_configs from testbed/roles/prometheus/files/pod_sd.py.
 No Ansible imports: that daemon loads this file directly.
 """
 
