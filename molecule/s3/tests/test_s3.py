@@ -4,7 +4,6 @@ proving ground's S3 server and TaskManagers without the volume; the key pair is 
 Secret; the last-state upgrade and the JobManager kill of the side effect both restored the job
 from an s3:// checkpoint; the committed output is exactly-once over the whole scenario."""
 
-import hashlib
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import conftest  # noqa: E402,F401  (makes module_utils importable)
 
 from ansible.module_utils._flink_kube import api_client, json_getter  # noqa: E402
+from ansible.module_utils._flinkfleet_files import file_sha256  # noqa: E402
 from ansible.module_utils._flink_output import summarise  # noqa: E402
 from ansible.module_utils._flink_rest import FlinkRestClient, KubePodProxyTransport  # noqa: E402
 
@@ -69,14 +69,6 @@ def fixture_state():
 def fixture_built():
     with open(os.path.join(TEST_DIR, "flink-image", "last-build.json")) as handle:
         return json.load(handle)
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def running_job(client):
@@ -142,7 +134,7 @@ def test_job_jar_is_in_the_image_usrlib(get_json, built):
     size = os.path.getsize(JOB_JAR)
     assert size > 5 * 1024 * 1024, size
     job = [a for a in built["artifacts"] if a["dest"].startswith("/opt/flink/usrlib/")]
-    assert [a["sha256"] for a in job] == [sha256_of(JOB_JAR)], job
+    assert [a["sha256"] for a in job] == [file_sha256(JOB_JAR)], job
     # No jar mounted from a ConfigMap: not in the pod, no artifacts ConfigMap in the namespace.
     sts = get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s-jobmanager" % (NS, NAME))
     spec = sts["spec"]["template"]["spec"]
@@ -155,7 +147,7 @@ def test_job_jar_is_in_the_image_usrlib(get_json, built):
         ["kubectl", "--kubeconfig", KUBECONFIG, "-n", NS, "exec", JM_POD, "-c", "jobmanager", "--",
          "sha256sum", "/opt/flink/usrlib/flinkfleet-ha-test-job-shaded.jar"],
         check=True, capture_output=True, text=True, timeout=60).stdout
-    assert out.split()[0] == sha256_of(JOB_JAR), out
+    assert out.split()[0] == file_sha256(JOB_JAR), out
 
 
 def test_s3_secret_holds_the_key_and_no_configmap_does(get_json):
