@@ -90,6 +90,13 @@ options:
         server, cheap beside the seconds a wave would otherwise wait after its workloads became ready.
     type: float
     default: 0.5
+  checkpoint_dir:
+    description:
+      - The revision's checkpoint directory. When the job does not get past its restore or its
+        checkpoints fail, the gate's message names it (for C(s3://), with the endpoint and the
+        Secret of the key pair from C(record)'s configuration and spec; never the key pair).
+    type: str
+    default: ""
   fail_fast_restarts:
     description:
       - Fail at once when the JobManager pod of the StatefulSet's new revision, or a TaskManager
@@ -147,6 +154,13 @@ options:
         required: true
       keep_configmaps:
         description: ConfigMaps the recorded revision uses (named by content; empty names are ignored).
+        type: list
+        elements: str
+        default: []
+      keep_secrets:
+        description:
+          - The S3 key pair Secrets the recorded revision uses (named by content). With a name, the
+            instance's other C(s3-credentials) Secrets are deleted; empty or unset, none is looked at.
         type: list
         elements: str
         default: []
@@ -301,6 +315,10 @@ pruned:
   description: The ConfigMaps deleted (in check mode, those that would be).
   returned: with record
   type: list
+pruned_secrets:
+  description: The S3 key pair Secrets deleted (in check mode, those that would be).
+  returned: with record and keep_secrets
+  type: list
 published:
   description: C(result) (the cluster's result record), C(released) and, when the release failed, C(release_error).
   returned: with publish
@@ -324,6 +342,8 @@ from ansible.module_utils._flink_kube import (
 )
 from ansible.module_utils._flink_rollout_plan import publish
 from ansible.module_utils._flink_rollout_record import KubeRecordStore, build_record, record_revision
+from ansible.module_utils._flink_s3 import access_from_record, is_s3
+from ansible.module_utils._flink_s3 import describe as describe_s3
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
@@ -345,6 +365,7 @@ def argspec():
         interval=dict(type="float", default=2.0),
         kube_interval=dict(type="float", default=0.5),
         fail_fast_restarts=dict(type="int", default=3),
+        checkpoint_dir=dict(type="str", default=""),
         apply=dict(type="list", elements="dict", default=[]),
         replace_jobmanagers=dict(type="dict", options=dict(
             selector=dict(type="str", required=True),
@@ -354,6 +375,7 @@ def argspec():
             pvc=dict(type="str", required=True),
             instance=dict(type="str", required=True),
             keep_configmaps=dict(type="list", elements="str", default=[]),
+            keep_secrets=dict(type="list", elements="str", default=[], no_log=False),
             image=dict(type="str", required=True),
             revision=dict(type="str", required=True),
             config=dict(type="dict", default={}),
@@ -404,7 +426,8 @@ def run(params, check_mode=False, store_for=KubeRecordStore, now=None, clock=Non
         recorded_at = (now or datetime.datetime.now(datetime.timezone.utc)).isoformat()
         out.update(record_revision(store_for(client), params["namespace"], record["pvc"], params["statefulset"],
                                    build_record(record, out, recorded_at), record["instance"],
-                                   record["keep_configmaps"], check_mode=check_mode))
+                                   record["keep_configmaps"], check_mode=check_mode,
+                                   keep_secrets=record.get("keep_secrets")))
         out["changed"] = not check_mode
     if any(o["action"] != "unchanged" for o in out.get("applied", [])) or out.get("replaced"):
         out["changed"] = True
@@ -459,6 +482,17 @@ def publish_passed(params, gate_result, client, check_mode, now, lease_store_for
     return publish(spec, gate_result, check_mode, release if lock else None)
 
 
+def storage_text(params):
+    """The checkpoint storage as the gate names it: the directory, and for S3 its endpoint and the
+    Secret with its key pair (from the recorded revision), never the key pair."""
+    directory = params.get("checkpoint_dir") or ""
+    if not directory:
+        return ""
+    if is_s3(directory):
+        return describe_s3(access_from_record(params.get("record") or {}), directory)
+    return directory
+
+
 def wait_healthy(params, client):
     if params["gate"] == "kubernetes":
         gate = KubeWorkloadGate(json_getter(client), params["namespace"], params["statefulset"], params["deployment"],
@@ -492,6 +526,7 @@ def wait_healthy(params, client):
         interval=params["interval"],
         kube_probe=probe,
         kube_blocker=blocker,
+        checkpoint_storage=storage_text(params),
     )
     start = time.monotonic()
     out = gate.run()

@@ -186,6 +186,14 @@ options:
     description: Pull secret of the probe pod.
     type: str
     default: ""
+  s3_secret:
+    description:
+      - The Secret with the S3 key pair when I(last_healthy) names none (records written before
+        its spec had C(s3_secret)). C(s3://) points are looked for in their storage, not by the
+        probe pod, with the endpoint of the record's Flink configuration and the key pair of the
+        Secret its spec names (step=rollback, step=find_savepoint).
+    type: str
+    default: ""
   probe_timeout:
     description: Seconds the probe pod has.
     type: int
@@ -440,6 +448,7 @@ from ansible.module_utils._flink_rollout_plan import (
     upgrade,
 )
 from ansible.module_utils._flink_image_ref import image_flink_problem
+from ansible.module_utils._flink_s3 import S3Http, S3Points, access_from_record, is_s3, key_pair_from_secret
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
@@ -478,6 +487,7 @@ def argspec():
         probe_image=dict(type="str", default=""),
         probe_pull_secret=dict(type="str", default="", no_log=False),
         probe_timeout=dict(type="int", default=120),
+        s3_secret=dict(type="str", default=""),
         kubeconfig=dict(type="path"),
         context=dict(type="str"),
         namespace=dict(type="str", default=""),
@@ -505,9 +515,33 @@ def argspec():
 
 
 def volume_lookups(params, paths, scans):
-    """(exists, newest) for the rollback: on the first call one probe pod looks for everything."""
-    if not (paths or scans) or not params["probe_image"] or not params["namespace"] or not params["pvc"]:
+    """(exists, newest) for the rollback: on the first call one probe pod looks for everything on
+    the volume; s3:// points are looked for in their storage (module_utils/_flink_s3.py)."""
+    on_volume = [p for p in paths if not is_s3(p)]
+    scans_on_volume = [s for s in scans if not is_s3(s)]
+    in_s3 = len(on_volume) < len(paths) or len(scans_on_volume) < len(scans)
+    probe_inputs = params["probe_image"] and params["namespace"] and params["pvc"]
+    volume_exists = volume_newest = None
+    if (on_volume or scans_on_volume) and probe_inputs:
+        volume_exists, volume_newest = _volume_probe(params, on_volume, scans_on_volume)
+    if not in_s3 and volume_exists is None:
         return None, None
+    storage = _s3_lookups(params) if in_s3 else None
+
+    def exists(path):
+        if is_s3(path):
+            return storage.exists(path) if storage else None
+        return volume_exists(path) if volume_exists else None
+
+    def newest_checkpoint(scan):
+        if is_s3(scan):
+            return storage.newest_checkpoint(scan) if storage else None
+        return volume_newest(scan) if volume_newest else None
+
+    return exists, newest_checkpoint
+
+
+def _volume_probe(params, paths, scans):
     found, newest = {}, {}
 
     def probe():
@@ -536,9 +570,73 @@ def volume_lookups(params, paths, scans):
     return exists, newest_checkpoint
 
 
+class _S3Lookups:
+    """The S3 lookups of one module run, with the access of the recorded revision (its Secret read
+    once). A lookup that fails counts as not confirmed (None); why is kept for the message."""
+
+    def __init__(self, params):
+        self._params = params
+        self._points = None
+        self.problems = []
+
+    def _store(self):
+        if self._points is None:
+            access = access_from_record(self._params["last_healthy"], self._params["s3_secret"])
+            if not (access["access_key"] and access["secret_key"]):
+                if not access["secret"] or not self._params["namespace"]:
+                    raise FlinkfleetError("no S3 key pair is recorded for the last healthy revision (no Secret named)")
+                access["access_key"], access["secret_key"] = key_pair_from_secret(
+                    _read_secret(self._params, access["secret"]))
+            self._points = S3Points(S3Http(access), access)
+        return self._points
+
+    def _ask(self, what, path):
+        try:
+            return getattr(self._store(), what)(path)
+        except FlinkfleetError as exc:
+            if exc.msg not in self.problems:
+                self.problems.append(exc.msg)
+            return None
+
+    def exists(self, path):
+        return self._ask("exists", path)
+
+    def newest_checkpoint(self, scan):
+        return self._ask("newest_checkpoint", scan)
+
+    def savepoint_listing(self, directory):
+        return self._ask("savepoint_listing", directory)
+
+
+def _s3_lookups(params):
+    lookups = _S3Lookups(params)
+    params.setdefault("_s3", []).append(lookups)
+    return lookups
+
+
+def _read_secret(params, name):
+    from ansible.module_utils._flink_kube import api_message, call_json
+
+    status, answer = call_json(kube_client_for(params), "GET", "/api/v1/namespaces/%s/secrets/%s" % (
+        params["namespace"], name))
+    if status >= 400:
+        raise FlinkfleetError("Reading Secret %s/%s for the S3 key pair: HTTP %s %s" % (
+            params["namespace"], name, status, api_message(answer)))
+    return answer
+
+
+def s3_problems(params):
+    """What the S3 lookups of this run could not do (for the message)."""
+    return [problem for lookups in params.get("_s3", []) for problem in lookups.problems]
+
+
 def savepoint_lookup(params):
     """The probe's output for step=find_savepoint (None without probe inputs)."""
-    if not params["probe_image"] or not params["namespace"] or not params["pvc"] or not params["savepoint_dir"]:
+    if not params["savepoint_dir"]:
+        return None
+    if is_s3(params["savepoint_dir"]):
+        return _s3_lookups(params).savepoint_listing(params["savepoint_dir"])
+    if not params["probe_image"] or not params["namespace"] or not params["pvc"]:
         return None
     from kubernetes import client as kube_client
 
@@ -655,10 +753,13 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
         exists = newest = None
         if params["rollback_enabled"] and not check_mode and params["action"] == "upgrade":
             exists, newest = prober(params, paths, scans)
-        return dict(changed=False, **rollback(
-            params["action"], params["upgrade_mode"], params["last_healthy"], params["generation"],
-            params["rollback_points"], phase=params["phase"], rollback_enabled=params["rollback_enabled"],
-            check_mode=check_mode, exists=exists, newest=newest))
+        try:
+            return dict(changed=False, **rollback(
+                params["action"], params["upgrade_mode"], params["last_healthy"], params["generation"],
+                params["rollback_points"], phase=params["phase"], rollback_enabled=params["rollback_enabled"],
+                check_mode=check_mode, exists=exists, newest=newest))
+        except FlinkfleetError as exc:
+            raise _with_s3_problems(exc, params) from None
     if step == "jobmanagers":
         if not params["namespace"] or not params["statefulset"]:
             raise FlinkfleetError("step=jobmanagers needs namespace and statefulset")
@@ -667,12 +768,23 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
     if step == "find_savepoint":
         output = None if check_mode else savepoints(params)
         found = pick_savepoint(output, params["not_before"]) if output is not None else None
-        return dict(changed=False, **lost_savepoint(found, params["savepoint_dir"], params["not_before"],
-                                                    params["error"]))
+        try:
+            return dict(changed=False, **lost_savepoint(found, params["savepoint_dir"], params["not_before"],
+                                                        params["error"]))
+        except FlinkfleetError as exc:
+            raise _with_s3_problems(exc, params) from None
     if params["release"] and not params["namespace"]:
         raise FlinkfleetError("step=result with release needs the namespace")
     release = (lambda: releaser(params, check_mode)) if params["release"] else None
     return dict(changed=False, **publish(params, params["gate_result"], check_mode, release))
+
+
+def _with_s3_problems(exc, params):
+    """The error, with what the S3 lookups could not do (a point not confirmed says why)."""
+    problems = s3_problems(params)
+    if not problems:
+        return exc
+    return type(exc)("%s S3 lookups that failed: %s" % (exc.msg, "; ".join(problems)), **exc.details)
 
 
 def main():

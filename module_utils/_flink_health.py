@@ -93,6 +93,7 @@ class HealthGate:
         interval=2.0,
         kube_probe=None,
         kube_blocker=None,
+        checkpoint_storage="",
         clock=time.monotonic,
         sleep=time.sleep,
     ):
@@ -113,6 +114,7 @@ class HealthGate:
         self.interval = interval
         self.kube_probe = kube_probe
         self.kube_blocker = kube_blocker
+        self.checkpoint_storage = checkpoint_storage
         self.clock = clock
         self.sleep = sleep
         self.last_exception = ""
@@ -207,12 +209,31 @@ class HealthGate:
                 self.expected_restore_text() if self.expect_restore != "none" else "no particular restore"))
             parts.append("restarts: %s (%d during the gate)" % (obs.restarts, self.new_restarts))
         parts.append("last exception: %s" % (self.last_exception or "none reported"))
+        storage = self.storage_note(obs, baseline)
+        if storage:
+            parts.append(storage)
         if self.kube_probe:
             try:
                 parts.append("kubernetes: %s" % self.kube_probe())
             except Exception as exc:  # the probe is advisory; never hide the gate's message
                 parts.append("kubernetes: probe failed (%s)" % exc)
         return "; ".join(parts)
+
+    def storage_note(self, obs, baseline):
+        """The checkpoint storage, named when the job has not got past its restore or its
+        checkpoints fail: a storage it cannot reach, or that refuses its key pair, keeps a job
+        INITIALIZING or restarting (the restore reads it) or fails every checkpoint (they write
+        there), and Flink's REST API does not say so until the JobMaster gives up."""
+        if not self.checkpoint_storage or not self.expect_job:
+            return None
+        failing = int((obs.checkpoints.get("counts") or {}).get("failed", 0) or 0) > 0
+        stuck = bool(obs.rest_error) or not obs.job or obs.state != "RUNNING" or self.restore_problem(obs) is not None
+        if not (stuck or (failing and baseline is not None)):
+            return None
+        return ("checkpoint storage %s: the job reads its restore point and writes its checkpoints there; "
+                "an endpoint it cannot reach or a key pair refused there keeps it %s" % (
+                    self.checkpoint_storage, "failing its checkpoints" if not stuck else
+                    "INITIALIZING or restarting"))
 
     def run(self):
         start = self.clock()

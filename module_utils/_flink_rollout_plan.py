@@ -593,7 +593,8 @@ def savepoint_probe_script(directory):
 
 def pick_savepoint(output, not_before):
     """The newest savepoint completed at or after not_before (epoch seconds) from the probe's
-    output, as file:<path>, or '' when there is none; None when the probe did not finish."""
+    output, as file:<path> (or the URI it printed), or '' when there is none; None when the probe
+    did not finish."""
     lines = [line.strip() for line in (output or "").splitlines()]
     if "done" not in lines:
         return None
@@ -605,7 +606,10 @@ def pick_savepoint(output, not_before):
         mtime = _int(parts[1], -1)
         if mtime >= float(not_before) and (best is None or mtime > best[0]):
             best = (mtime, parts[2])
-    return "file:" + best[1] if best else ""
+    if not best:
+        return ""
+    # The volume probe prints paths on the volume; an object store's listing, whole URIs.
+    return best[1] if "://" in best[1] else "file:" + best[1]
 
 
 def lost_savepoint(found, directory, not_before, error):

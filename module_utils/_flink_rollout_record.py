@@ -2,8 +2,8 @@
 """Recording a revision whose health gate passed (flink_health_gate's ``record``, in the gate's
 own module run: fleet speed). In order: the PVC's last-healthy record, then the StatefulSet's gate
 annotation (from then on the revision counts as deployed, _flink_rollout_plan.is_deployed), then
-the configuration and job-jar ConfigMaps no recorded revision needs any more (a rollback returns
-to the one recorded now)."""
+the configuration and job-jar ConfigMaps, and the S3 key pair Secrets, no recorded revision needs
+any more (a rollback returns to the one recorded now)."""
 
 from __future__ import annotations
 
@@ -18,18 +18,24 @@ ANN_CONTENT = "flinkfleet.io/content"
 _CONTENT = re.compile(r"^[0-9a-f]{1,63}$")
 
 
-def prune_selector(instance, keep_names):
-    """The label selector of the cluster's configuration and job-jar ConfigMaps except keep_names.
-    With names to keep, only labelled ones go: one without the label (written before the label
-    existed) may be the last healthy revision's jar, which a rollback does not apply again; such
-    ones are left until the teardown."""
+# The components whose objects are named by content: ConfigMaps (configuration, job jar) and
+# Secrets (the S3 key pair, templates/s3_secret.yaml.j2 in the flink_cluster role).
+CONFIGMAP_COMPONENTS = "config, artifacts"
+SECRET_COMPONENTS = "s3-credentials"
+
+
+def prune_selector(instance, keep_names, components=CONFIGMAP_COMPONENTS, what="ConfigMaps"):
+    """The label selector of the cluster's objects of these components (named by content) except
+    keep_names. With names to keep, only labelled ones go: one without the label (written before
+    the label existed) may be the last healthy revision's jar, which a rollback does not apply
+    again; such ones are left until the teardown."""
     if not instance:
-        raise FlinkfleetError("record: the cluster's instance label is needed to prune its ConfigMaps")
-    selector = ["app.kubernetes.io/instance=%s" % instance, "app.kubernetes.io/component in (config, artifacts)"]
+        raise FlinkfleetError("record: the cluster's instance label is needed to prune its %s" % what)
+    selector = ["app.kubernetes.io/instance=%s" % instance, "app.kubernetes.io/component in (%s)" % components]
     keep = [name.rsplit("-", 1)[-1] for name in keep_names if name]
     bad = [content for content in keep if not _CONTENT.match(content)]
     if bad:
-        raise FlinkfleetError("record: ConfigMaps to keep must end with their content digest: %s" % ", ".join(bad))
+        raise FlinkfleetError("record: %s to keep must end with their content digest: %s" % (what, ", ".join(bad)))
     if keep:
         selector += [ANN_CONTENT, "%s notin (%s)" % (ANN_CONTENT, ", ".join(sorted(set(keep))))]
     return ",".join(selector)
@@ -41,17 +47,28 @@ def build_record(spec, gate_result, recorded_at):
                           spec["generation"], spec["restore_path"], gate_result, recorded_at)
 
 
-def record_revision(store, namespace, pvc, statefulset, record, instance, keep_names, check_mode=False):
-    """Write the record, mark the gate passed, delete the older ConfigMaps. Returns
-    {recorded: the record, pruned: [names]}; in check mode nothing is written and pruned lists what would go."""
+def record_revision(store, namespace, pvc, statefulset, record, instance, keep_names, check_mode=False,
+                    keep_secrets=None):
+    """Write the record, mark the gate passed, delete the older ConfigMaps and, with keep_secrets
+    (a revision with S3 storage), the older S3 key pair Secrets. Returns {recorded: the record,
+    pruned: [ConfigMap names], pruned_secrets: [Secret names]}; in check mode nothing is written
+    and pruned lists what would go. Without keep_secrets no Secret is looked at (a revision
+    without S3 storage: one API call fewer per cluster; the teardown deletes them all)."""
     selector = prune_selector(instance, keep_names)
+    secret_selector = (prune_selector(instance, keep_secrets, SECRET_COMPONENTS, "Secrets")
+                       if keep_secrets and any(keep_secrets) else None)
     if not check_mode:
         store.annotate("PersistentVolumeClaim", namespace, pvc, {ANN_LAST_HEALTHY: json.dumps(record, sort_keys=True)})
         store.annotate("StatefulSet", namespace, statefulset, {ANN_GATE: GATE_PASSED})
     pruned = store.configmaps(namespace, selector)
     if pruned and not check_mode:
         store.delete_configmaps(namespace, selector)
-    return {"recorded": record, "pruned": pruned}
+    out = {"recorded": record, "pruned": pruned}
+    if secret_selector:
+        out["pruned_secrets"] = store.secrets(namespace, secret_selector)
+        if out["pruned_secrets"] and not check_mode:
+            store.delete_secrets(namespace, secret_selector)
+    return out
 
 
 class KubeRecordStore:
@@ -86,3 +103,13 @@ class KubeRecordStore:
     def delete_configmaps(self, namespace, selector):
         self._call("Deleting the ConfigMaps of %s (%s)" % (namespace, selector), "DELETE",
                    "/api/v1/namespaces/%s/configmaps" % namespace, query=[("labelSelector", selector)])
+
+    def secrets(self, namespace, selector):
+        """The names only: a Secret's data never leaves this method's caller's API answer."""
+        found = self._call("Listing the Secrets of %s (%s)" % (namespace, selector), "GET",
+                           "/api/v1/namespaces/%s/secrets" % namespace, query=[("labelSelector", selector)])
+        return sorted(item["metadata"]["name"] for item in (found or {}).get("items") or [])
+
+    def delete_secrets(self, namespace, selector):
+        self._call("Deleting the Secrets of %s (%s)" % (namespace, selector), "DELETE",
+                   "/api/v1/namespaces/%s/secrets" % namespace, query=[("labelSelector", selector)])

@@ -10,6 +10,7 @@ apply.yml and gate.yml render them; the variant's settings are extra vars."""
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -35,7 +36,10 @@ VARIANTS = {
     "s3_plain": dict(S3, flink_cluster_s3_endpoint="", flink_cluster_s3_path="/checkpoints-of/a/",
                      flink_cluster_s3_path_style_access=False),
     "s3_no_prefix": dict(S3, flink_cluster_s3_path=""),
+    # Another secret key only: another Secret, hence other pods (a new revision, rolled back whole).
+    "s3_other_key": dict(S3, flink_cluster_taskmanager_mount_pvc=False, flink_cluster_s3_secret_key=SECRET + "-rotated"),
 }
+SECRET_NAME = re.compile(r"^flink-s3-[0-9a-f]{12}$")
 TEMPLATES = ["config.yaml.j2", "workloads.yaml.j2", "s3_secret.yaml.j2"]
 
 
@@ -132,10 +136,23 @@ def test_no_endpoint_means_aws_and_path_style_can_be_off(rendered):
 
 
 def test_both_pods_read_the_key_pair_from_the_secret(rendered):
+    secret = yaml.safe_load(rendered["s3"]["text"]["s3_secret.yaml"])["metadata"]["name"]
     for workload, container in containers(rendered["s3"]):
         env = {e["name"]: e for e in container["env"]}
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            assert env[name]["valueFrom"] == {"secretKeyRef": {"name": "flink-s3", "key": name}}, workload["kind"]
+            assert env[name]["valueFrom"] == {"secretKeyRef": {"name": secret, "key": name}}, workload["kind"]
+
+
+def test_a_new_key_pair_is_a_new_secret_and_new_pods(rendered):
+    """The Secret is named by its key pair, so rotating a key changes the pod templates: the plan
+    sees a new revision, and a rollback returns to the old pair (it stays, gate.yml keep_secrets)."""
+    names = [yaml.safe_load(rendered[v]["text"]["s3_secret.yaml"])["metadata"]["name"] for v in ("s3", "s3_other_key")]
+    assert all(SECRET_NAME.match(name) for name in names) and names[0] != names[1]
+    assert rendered["s3"]["text"]["workloads.yaml"] != rendered["s3_other_key"]["text"]["workloads.yaml"]
+    assert rendered["s3"]["text"]["workloads.yaml"].replace(names[0], names[1]) == \
+        rendered["s3_other_key"]["text"]["workloads.yaml"]
+    # The same key pair always gives the same name (a rerun changes nothing).
+    assert yaml.safe_load(rendered["s3_plain"]["text"]["s3_secret.yaml"])["metadata"]["name"] == names[0]
 
 
 def test_taskmanagers_can_go_without_the_volume(rendered):
@@ -148,8 +165,11 @@ def test_taskmanagers_can_go_without_the_volume(rendered):
 def test_the_secret_holds_the_key_pair_and_nothing_else_shows_it(rendered):
     variant = rendered["s3"]
     secret = yaml.safe_load(variant["text"]["s3_secret.yaml"])
-    assert secret["kind"] == "Secret" and secret["metadata"]["name"] == "flink-s3"
+    assert secret["kind"] == "Secret" and SECRET_NAME.match(secret["metadata"]["name"])
     assert secret["metadata"]["namespace"] == "flink"
+    labels = secret["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "s3-credentials"
+    assert labels["flinkfleet.io/content"] == secret["metadata"]["name"][-12:]
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert decoded == {"AWS_ACCESS_KEY_ID": "flinkfleet-ak", "AWS_SECRET_ACCESS_KEY": SECRET}
     assert SECRET not in variant["text"]["config.yaml"]
@@ -180,11 +200,14 @@ def test_the_secret_is_applied_before_every_gate_and_its_tasks_are_never_logged(
     """apply.yml applies it (also on an upgrade onto a Bound claim, where deploy.yml would skip
     before_gate.yml for fleet speed), and each task that carries or returns the key is no_log."""
     apply_task = next(t for t in _tasks("apply.yml") if t.get("ansible.builtin.import_tasks") == "s3_secret.yml")
-    assert apply_task["when"] == "__flink_cluster_s3 | bool"
+    # Only the pair asked now, under its own name: a rollback's revision names its old Secret.
+    assert apply_task["when"] == ["__flink_cluster_s3 | bool",
+                                  "(__flink_cluster_apply_spec.s3_secret | default('')) == __flink_cluster_desired_s3_secret"]
     include = next(t for t in _tasks("deploy.yml")[0]["block"]
                    if t.get("ansible.builtin.include_tasks") == "before_gate.yml")
     assert "__flink_cluster_s3 | bool" in include["when"]
     secret_tasks = [t for t in _tasks("s3_secret.yml") + _tasks("teardown.yml")
-                    if "s3_secret" in json.dumps(t.get("kubernetes.core.k8s") or {})]
-    assert len(secret_tasks) == 2
+                    if "s3_secret" in json.dumps(t.get("kubernetes.core.k8s") or {})
+                    or (t.get("kubernetes.core.k8s") or {}).get("kind") == "Secret"]
+    assert len(secret_tasks) == 3
     assert all(t.get("no_log") is True for t in secret_tasks)

@@ -2,7 +2,9 @@
 (shaded, over 5 MiB; no jar ConfigMap), with checkpoints, savepoints and its output in the
 proving ground's S3 server and TaskManagers without the volume; the key pair is only in the
 Secret; the last-state upgrade and the JobManager kill of the side effect both restored the job
-from an s3:// checkpoint; the committed output is exactly-once over the whole scenario."""
+from an s3:// checkpoint; an upgrade with a wrong S3 key failed its gate naming the checkpoint
+storage and was rolled back to the last healthy revision's Secret; the committed output is
+exactly-once over the whole scenario."""
 
 import json
 import os
@@ -150,8 +152,18 @@ def test_job_jar_is_in_the_image_usrlib(get_json, built):
     assert out.split()[0] == file_sha256(JOB_JAR), out
 
 
+def s3_secrets(get_json):
+    selector = "app.kubernetes.io/instance=%s,app.kubernetes.io/component=s3-credentials" % NAME
+    return get_json("/api/v1/namespaces/%s/secrets?%s" % (NS, urlencode({"labelSelector": selector})))["items"]
+
+
 def test_s3_secret_holds_the_key_and_no_configmap_does(get_json):
-    secret = get_json("/api/v1/namespaces/%s/secrets/%s-s3" % (NS, NAME))
+    # One Secret left: the wrong key's went when the rollback recorded the last healthy revision again.
+    secrets = s3_secrets(get_json)
+    assert len(secrets) == 1, [s["metadata"]["name"] for s in secrets]
+    secret = secrets[0]
+    name = secret["metadata"]["name"]
+    assert name.startswith(NAME + "-s3-") and secret["metadata"]["labels"]["flinkfleet.io/content"] == name[-12:]
     assert sorted(secret["data"]) == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], sorted(secret["data"])
     key = os.environ.get("FLINKFLEET_S3_SECRET_KEY")
     if not key:
@@ -164,7 +176,7 @@ def test_s3_secret_holds_the_key_and_no_configmap_does(get_json):
     for workload in ("statefulsets/%s-jobmanager", "deployments/%s-taskmanager"):
         spec = get_json("/apis/apps/v1/namespaces/%s/%s" % (NS, workload % NAME))["spec"]["template"]["spec"]
         env = {e["name"]: e for e in spec["containers"][0]["env"]}
-        assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == NAME + "-s3"
+        assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == name
         assert key not in json.dumps(spec)
 
 
@@ -187,8 +199,22 @@ def test_upgrade_config_reached_the_jvm(jm_config):
     assert jm_config.get("web.refresh-interval") == "4000"
 
 
+def test_a_wrong_key_failed_the_gate_naming_the_storage_and_was_rolled_back(state, get_json, flink):
+    mine = [r for r in state["wrong_key_report"] if r["cluster"] == "s3cluster"]
+    assert mine and mine[0]["result"] == "FAILED, rolled back", state["wrong_key_report"]
+    assert "checkpoint storage %s/checkpoints" % PREFIX in mine[0]["error"], mine[0]["error"]
+    assert "not-the-key" not in json.dumps(state["wrong_key_report"])
+    assert state["wrong_key_restored"]["external_path"].startswith(PREFIX + "/checkpoints/")
+    # The pods run with the last healthy revision's Secret again, and the job is the same one.
+    assert running_job(flink)["jid"] == state["job_id"]
+    sts = get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s-jobmanager" % (NS, NAME))
+    env = {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == \
+        s3_secrets(get_json)[0]["metadata"]["name"]
+
+
 def test_output_exactly_once_in_s3(state):
     result = summarise(os.path.join(S3_DATA, "output"))
     assert result["exactly_once"], result
-    before, after_upgrade, after_drill = state["records"]
-    assert result["records"] >= after_drill > after_upgrade > before > 0, (result, state["records"])
+    before, after_upgrade, after_drill, after_rollback = state["records"]
+    assert result["records"] >= after_rollback > after_drill > after_upgrade > before > 0, (result, state["records"])

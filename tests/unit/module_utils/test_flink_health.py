@@ -65,7 +65,8 @@ class FakeFlink:
             latest = {"restored": f.get("restored"),
                       "completed": {"id": f["completed"], "external_path": "file:/d/chk-%s" % f["completed"]}
                       if f.get("completed") is not None else None}
-            return 200, {"counts": {"completed": f.get("count", 0), "failed": 0, "in_progress": 0}, "latest": latest}
+            return 200, {"counts": {"completed": f.get("count", 0), "failed": f.get("failed", 0), "in_progress": 0},
+                         "latest": latest}
         if path == "jobs/%s/metrics" % JID:
             return 200, [{"id": "numRestarts", "value": str(f.get("restarts", 0))}]
         if path == "jobs/%s/exceptions" % JID:
@@ -148,6 +149,34 @@ def test_unreachable_jobmanager_message():
     g, _ = gate([{"rest": False}], timeout=3, kube_probe=lambda: "pod jm-0: Pending, flink: ImagePullBackOff")
     with pytest.raises(HealthGateError, match="JobManager REST not answering.*ImagePullBackOff"):
         g.run()
+
+
+STORAGE = "s3://flinkfleet/ns/c/checkpoints at http://192.0.2.2:9000 (key pair from Secret c-s3-0123456789ab)"
+
+
+# A job that cannot reach its checkpoint storage, or whose key pair it refuses, never gets past its
+# restore (INITIALIZING, restarting, REST down while the JobMaster retries) or fails its
+# checkpoints; the gate's message then names the storage. A healthy-looking job that only waits
+# for its next checkpoint, or a gate without the storage, does not.
+@pytest.mark.parametrize("frame, storage, expect_restore, named, says", [
+    pytest.param({"state": "INITIALIZING"}, STORAGE, "any", True, "INITIALIZING or restarting", id="initializing"),
+    pytest.param({"rest": False}, STORAGE, "any", True, "INITIALIZING or restarting", id="rest-down"),
+    pytest.param({"state": "RESTARTING", "restarts": 3}, STORAGE, "none", True, "restarting", id="restarting"),
+    pytest.param({"state": "RUNNING", "running": 3, "restored": None}, STORAGE, "any", True, "restarting",
+                 id="running-not-restored"),
+    pytest.param({"state": "RUNNING", "running": 3, "restored": RESTORED, "completed": 7, "count": 3, "failed": 2},
+                 STORAGE, "any", True, "failing its checkpoints", id="checkpoints-failing"),
+    pytest.param({"state": "RUNNING", "running": 3, "restored": RESTORED, "completed": 7, "count": 3}, STORAGE, "any",
+                 False, None, id="only-waiting-for-a-checkpoint"),
+    pytest.param({"state": "INITIALIZING"}, "", "any", False, None, id="no-storage-given"),
+])
+def test_the_gate_names_the_checkpoint_storage_when_the_job_cannot_use_it(frame, storage, expect_restore, named, says):
+    g, _ = gate([frame], timeout=5, expect_restore=expect_restore, checkpoint_storage=storage)
+    with pytest.raises(HealthGateError) as err:
+        g.run()
+    assert ("checkpoint storage s3://flinkfleet/ns/c/checkpoints at http://192.0.2.2:9000" in err.value.msg) is named
+    if says:
+        assert says in err.value.msg
 
 
 @pytest.mark.parametrize(

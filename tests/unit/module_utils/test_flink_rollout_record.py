@@ -19,10 +19,11 @@ SPEC = {"image": "reg/flink@sha256:ab", "revision": "r2", "config": {"parallelis
 class FakeStore:
     """The cluster's ConfigMaps by name -> content label (None: unlabelled); every write, in order."""
 
-    def __init__(self, configmaps=None, fail=None):
+    def __init__(self, configmaps=None, fail=None, secrets=None):
         self.writes = []
         self.objects = {}
         self.cms = dict(configmaps or {})
+        self.secs = dict(secrets or {})
         self.fail = fail
 
     def annotate(self, kind, namespace, name, annotations):
@@ -31,10 +32,21 @@ class FakeStore:
         self.writes.append(("annotate", kind, name, sorted(annotations)))
         self.objects.setdefault(kind, {}).update(annotations)
 
-    def _selected(self, selector):
+    def _selected(self, selector, objects=None):
         # The selectors prune_selector() makes: the base, plus "label" and "label notin (...)".
         keep = selector.split(" notin (")[1].rstrip(")").split(", ") if " notin (" in selector else None
-        return sorted(n for n, c in self.cms.items() if keep is None or (c is not None and c not in keep))
+        objects = self.cms if objects is None else objects
+        return sorted(n for n, c in objects.items() if keep is None or (c is not None and c not in keep))
+
+    def secrets(self, namespace, selector):
+        assert "component in (s3-credentials)" in selector
+        return self._selected(selector, self.secs)
+
+    def delete_secrets(self, namespace, selector):
+        gone = self._selected(selector, self.secs)
+        self.writes.append(("delete secrets", gone))
+        for name in gone:
+            del self.secs[name]
 
     def configmaps(self, namespace, selector):
         return self._selected(selector)
@@ -86,6 +98,22 @@ def test_record_then_gate_then_prune_in_this_order():
                                   "spec": {"template": {"spec": {"containers": [{"image": SPEC["image"]}]}}}},
                              {"metadata": {"annotations": store.objects["PersistentVolumeClaim"]}})
     assert is_deployed(read["current"], read["last_healthy"])
+
+
+# The S3 key pair Secrets are named by content like the ConfigMaps: once a revision is recorded, the
+# other revisions' go (a rollback returns to this one); a revision without S3 looks at none.
+@pytest.mark.parametrize("keep, left, pruned", [
+    pytest.param(["c1-s3-0123456789ab"], ["c1-s3", "c1-s3-0123456789ab"], ["c1-s3-bbbbbbbbbbbb"], id="s3 revision"),
+    pytest.param([""], ["c1-s3", "c1-s3-0123456789ab", "c1-s3-bbbbbbbbbbbb"], None, id="no s3: none looked at"),
+    pytest.param(None, ["c1-s3", "c1-s3-0123456789ab", "c1-s3-bbbbbbbbbbbb"], None, id="caller without secrets"),
+])
+def test_the_record_prunes_the_key_pairs_of_other_revisions(keep, left, pruned):
+    store = FakeStore({"c1-config-0123456789ab": "0123456789ab"},
+                      secrets={"c1-s3-0123456789ab": "0123456789ab", "c1-s3-bbbbbbbbbbbb": "bbbbbbbbbbbb", "c1-s3": None})
+    out = record_revision(store, "ns", "c1-data", "c1-jobmanager", {}, "c1", SPEC["keep_configmaps"], keep_secrets=keep)
+    assert sorted(store.secs) == left and out.get("pruned_secrets") == pruned
+    if pruned:
+        assert store.writes[-1] == ("delete secrets", pruned)
 
 
 def test_check_mode_writes_nothing():
