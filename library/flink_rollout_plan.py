@@ -13,6 +13,7 @@ author:
   - flinkfleet maintainers (!UNKNOWN)
 requirements:
   - kubernetes (Python client)
+  - requests and requests-aws4auth (Python), for rollback points in S3 (C(s3://))
 extends_documentation_fragment: [flink_attributes, flink_attributes.action_group]
 description:
   - A thin wrapper over C(module_utils/_flink_rollout_plan.py), whose pure functions make every

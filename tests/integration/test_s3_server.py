@@ -166,3 +166,82 @@ def test_wrong_credentials_are_refused(server, access_key, secret):
     status, text = curl(url, access_key=access_key, secret=secret)
     assert status == 403, text
     assert curl(url)[0] == 404, "the refused PUT must not have stored the object"
+
+
+# --- The rollback's lookups in S3 (library/flink_rollout_plan.py over module_utils/_flink_s3.py),
+# against this server, with the key pair read from a Secret in the testbed cluster, as the role
+# calls it after a failed gate: the recorded revision's endpoint and Secret, never the caller's.
+NAMESPACE = "flinkfleet-it-s3-points"
+KUBECONFIG = os.path.join(cache_dir(), "k8s", "cluster", "admin.kubeconfig")
+PREFIX = "it-points/ns/c/checkpoints/0123"
+
+
+@pytest.fixture(scope="module")
+def points(server):
+    """Two complete checkpoints (chk-3, chk-12) and one without its _metadata (chk-13) in S3; a
+    namespace with the right key pair's Secret and a wrong one's."""
+    from kubernetes import client as kube_client
+    from kubernetes import config as kube_config
+
+    for key in ("chk-3/_metadata", "chk-12/_metadata", "chk-13/part-0"):
+        status, text = curl("%s/flinkfleet/%s/%s" % (server["url"], PREFIX, key), body=b"meta", method="PUT")
+        assert status == 200, text
+    core = kube_client.CoreV1Api(kube_config.new_client_from_config(config_file=KUBECONFIG))
+    try:
+        core.delete_namespace(NAMESPACE)
+    except kube_client.ApiException:
+        pass
+    for _ in range(120):
+        try:
+            core.create_namespace({"metadata": {"name": NAMESPACE}})
+            break
+        except kube_client.ApiException as exc:  # the last run's is still terminating
+            assert exc.status == 409, exc
+            subprocess.run(["sleep", "1"], check=True)
+    for name, secret in (("c-s3-0123456789ab", SECRET), ("c-s3-bbbbbbbbbbbb", "a-wrong-secret")):
+        core.create_namespaced_secret(NAMESPACE, {"metadata": {"name": name}, "stringData": {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": secret}})
+    yield server
+    core.delete_namespace(NAMESPACE)
+
+
+def rollback(server, rollback_point, secret_name):
+    """flink_rollout_plan step=rollback after a failed savepoint upgrade, phase point: the only
+    candidate is the last healthy record's rollback point, which must be looked up."""
+    record = {"image": "reg/flink@sha256:" + "a" * 64, "revision": "r1", "generation": 2,
+              "config": {"s3.endpoint": server["url"], "s3.path.style.access": "true"},
+              "spec": {"s3_secret": secret_name}, "rollback_point": rollback_point}
+    args = {"step": "rollback", "action": "upgrade", "upgrade_mode": "savepoint", "phase": "point",
+            "last_healthy": record, "generation": 3, "kubeconfig": KUBECONFIG, "namespace": NAMESPACE,
+            "pvc": "c-data", "s3_secret": "c-s3"}
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost",
+                           "-m", "flink_rollout_plan", "-a", json.dumps(args)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert SECRET not in out
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return result, out
+
+
+def test_a_recorded_s3_point_is_confirmed_in_s3(points):
+    result, out = rollback(points, "s3://flinkfleet/%s/chk-12" % PREFIX, "c-s3-0123456789ab")
+    assert not result.get("failed"), out[-3000:]
+    assert result["rollback"] is True and result["restore_path"] == "s3://flinkfleet/%s/chk-12" % PREFIX
+
+
+@pytest.mark.parametrize("point", ["chk-13", "chk-99"])
+def test_a_point_without_its_metadata_in_s3_is_named_missing(points, point):
+    result, out = rollback(points, "s3://flinkfleet/%s/%s" % (PREFIX, point), "c-s3-0123456789ab")
+    assert result.get("failed"), out[-3000:]
+    assert "s3://flinkfleet/%s/%s" % (PREFIX, point) in result["msg"]
+    assert "S3 lookups that failed" not in result["msg"]
+
+
+def test_a_refused_key_pair_is_said_and_the_point_not_taken(points):
+    result, out = rollback(points, "s3://flinkfleet/%s/chk-12" % PREFIX, "c-s3-bbbbbbbbbbbb")
+    assert result.get("failed"), out[-3000:]
+    assert "not confirmed" in result["msg"] and "S3 lookups that failed" in result["msg"]
+    assert "HTTP 403" in result["msg"] and "key pair from Secret c-s3-bbbbbbbbbbbb" in result["msg"]
+    assert "a-wrong-secret" not in out
