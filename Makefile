@@ -16,7 +16,7 @@ PYTHON ?= python3
 MVN := mvn -B -ntp
 # Scenarios in dependency order: later ones use what earlier ones brought up (`default` is the
 # local proving ground: engine, registry, Flink distribution, base image).
-MOLECULE_SCENARIOS ?= default build k8s-testbed rollout fleet versions
+MOLECULE_SCENARIOS ?= default build k8s-testbed rollout fleet versions s3
 
 .PHONY: help run test down venv testbed testbed-k8s build rollout lint unit ha ha-it integration molecule collection sanity soak bench-failover bench-build bench-fleet bench-k8s-failover
 
