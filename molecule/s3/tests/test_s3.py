@@ -192,11 +192,8 @@ def test_upgrade_and_kill_restored_from_s3(state, flink):
     drill = state["drill"]
     assert drill["result"] == "passed", drill
     assert drill["restored"]["external_path"].startswith(PREFIX + "/checkpoints/"), drill["restored"]
-    # The same job throughout, restored from S3 now too.
-    job = running_job(flink)
-    assert job["jid"] == state["job_id"]
-    restored = flink.checkpoints(job["jid"])["latest"]["restored"]
-    assert restored["external_path"].startswith(PREFIX + "/checkpoints/"), restored
+    # The drill's job was the upgrade's (the rollback after it runs a new generation's: below).
+    assert drill["job_id_before"] == drill["job_id_after"] == state["job_id"], drill
 
 
 def test_upgrade_config_reached_the_jvm(jm_config):
@@ -208,9 +205,13 @@ def test_a_wrong_key_failed_the_gate_naming_the_storage_and_was_rolled_back(stat
     assert mine and mine[0]["result"].startswith("FAILED, rolled back"), state["wrong_key_report"]
     assert "checkpoint storage %s/checkpoints" % PREFIX in mine[0]["error"], mine[0]["error"]
     assert "not-the-key" not in json.dumps(state["wrong_key_report"])
-    assert state["wrong_key_restored"]["external_path"].startswith(PREFIX + "/checkpoints/")
-    # The pods run with the last healthy revision's Secret again, and the job is the same one.
-    assert running_job(flink)["jid"] == state["job_id"]
+    # Resumed from the savepoint the old job stopped with, in S3; a third generation's job runs it.
+    restored = state["wrong_key_restored"]
+    assert restored["external_path"].startswith(PREFIX + "/savepoints/") and restored["is_savepoint"], restored
+    job = running_job(flink)
+    assert job["jid"] == state["rolled_back_job_id"]
+    assert flink.checkpoints(job["jid"])["latest"]["restored"]["external_path"] == restored["external_path"]
+    # The pods run with the last healthy revision's Secret again.
     sts = get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s-jobmanager" % (NS, NAME))
     env = {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == \
