@@ -106,8 +106,8 @@ def test_the_collection_ships_the_product_and_not_the_proving_ground(tmp_path):
     shipped = build.assemble(str(dest))
     assert shipped["roles"] == ["ha_plugin", "flink_image", "flink_cluster", "flink_drill"]
     assert {"flink_image", "ha_plugin_build", "flink_rollout_plan", "flink_health_gate"} <= set(shipped["modules"])
-    assert not {"flink_dist", "flinkfleet_daemon", "k8s_testbed_pki", "flink_output_check"} & set(shipped["modules"])
-    assert "_k8s_testbed_pki" not in shipped["module_utils"]
+    assert not {"flink_dist", "flinkfleet_daemon", "flink_output_check"} & set(shipped["modules"])
+    assert "_flinkfleet_daemon" not in shipped["module_utils"]
     # nothing of testbed/ (the proving ground's roles, modules, module_utils, filters) ships
     testbed = os.path.join(ROOT, "testbed")
     def names(directory):

@@ -13,13 +13,9 @@ import yaml
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(SCENARIO))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-import conftest  # noqa: E402,F401  (makes module_utils importable)
+from testbed_cluster import CACHE, fixture_get_json, fixture_kube, flink_client  # noqa: E402,F401
 
-from ansible.module_utils._flink_kube import api_client, json_getter  # noqa: E402
 from ansible.module_utils._flink_output import summarise  # noqa: E402
-from ansible.module_utils._flink_rest import FlinkRestClient, KubePodProxyTransport  # noqa: E402
-
-CACHE = os.environ.get("FLINKFLEET_CACHE") or os.path.expanduser("~/.cache/flinkfleet")
 with open(os.path.join(SCENARIO, "inventory", "group_vars", "all.yml")) as handle:
     GROUP_VARS = yaml.safe_load(handle)
 NS = GROUP_VARS["flink_cluster_namespace"]
@@ -27,19 +23,9 @@ NAME = GROUP_VARS["flink_cluster_name"]
 JM_POD = NAME + "-jobmanager-0"
 
 
-@pytest.fixture(name="kube", scope="module")
-def fixture_kube():
-    return api_client(os.path.join(CACHE, "k8s", "cluster", "admin.kubeconfig"))
-
-
-@pytest.fixture(name="get_json", scope="module")
-def fixture_get_json(kube):
-    return json_getter(kube)
-
-
 @pytest.fixture(name="flink", scope="module")
 def fixture_flink(kube):
-    return FlinkRestClient(KubePodProxyTransport(kube, NS, JM_POD, 8081))
+    return flink_client(kube, NS, JM_POD)
 
 
 def test_jobmanager_runs_our_image(get_json):

@@ -18,15 +18,10 @@ import yaml
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(SCENARIO))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-import conftest  # noqa: E402,F401  (makes module_utils importable)
+from testbed_cluster import CACHE, KUBECONFIG, fixture_get_json, fixture_kube, flink_client  # noqa: E402,F401
 
-from ansible.module_utils._flink_kube import api_client, json_getter  # noqa: E402
 from ansible.module_utils._flinkfleet_files import file_sha256  # noqa: E402
 from ansible.module_utils._flink_output import summarise  # noqa: E402
-from ansible.module_utils._flink_rest import FlinkRestClient, KubePodProxyTransport  # noqa: E402
-
-CACHE = os.environ.get("FLINKFLEET_CACHE") or os.path.expanduser("~/.cache/flinkfleet")
-KUBECONFIG = os.path.join(CACHE, "k8s", "cluster", "admin.kubeconfig")
 with open(os.path.join(SCENARIO, "inventory", "group_vars", "all.yml")) as handle:
     GROUP_VARS = yaml.safe_load(handle)
 NS = GROUP_VARS["flink_cluster_namespace"]
@@ -41,19 +36,9 @@ JOB_JAR = os.path.join(TEST_DIR, "job", "flinkfleet-ha-test-job-shaded.jar")
 SECRET_KEY_FILE = os.path.join(CACHE, "s3-server", "secret_key")
 
 
-@pytest.fixture(name="kube", scope="module")
-def fixture_kube():
-    return api_client(KUBECONFIG)
-
-
-@pytest.fixture(name="get_json", scope="module")
-def fixture_get_json(kube):
-    return json_getter(kube)
-
-
 @pytest.fixture(name="flink", scope="module")
 def fixture_flink(kube):
-    return FlinkRestClient(KubePodProxyTransport(kube, NS, JM_POD, 8081))
+    return flink_client(kube, NS, JM_POD)
 
 
 @pytest.fixture(name="jm_config", scope="module")

@@ -14,13 +14,9 @@ import yaml
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(SCENARIO))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-import conftest  # noqa: E402,F401  (makes module_utils importable)
+from testbed_cluster import CACHE, fixture_get_json, fixture_kube, flink_client  # noqa: E402,F401
 
-from ansible.module_utils._flink_kube import api_client, json_getter  # noqa: E402
 from ansible.module_utils._flink_output import summarise  # noqa: E402
-from ansible.module_utils._flink_rest import FlinkRestClient, KubePodProxyTransport  # noqa: E402
-
-CACHE = os.environ.get("FLINKFLEET_CACHE") or os.path.expanduser("~/.cache/flinkfleet")
 INVENTORY = os.path.join(SCENARIO, "inventory")
 with open(os.path.join(INVENTORY, "group_vars", "all.yml")) as handle:
     GROUP_VARS = yaml.safe_load(handle)
@@ -52,20 +48,9 @@ def line_of(cluster):
     return ".".join(version_of(cluster).split(".")[:2])
 
 
-@pytest.fixture(name="kube", scope="module")
-def fixture_kube():
-    return api_client(os.path.join(CACHE, "k8s", "cluster", "admin.kubeconfig"))
-
-
-@pytest.fixture(name="get_json", scope="module")
-def fixture_get_json(kube):
-    return json_getter(kube)
-
-
 @pytest.fixture(name="flink", scope="module")
 def fixture_flink(kube):
-    return {c: FlinkRestClient(KubePodProxyTransport(kube, HOST_VARS[c]["flink_cluster_namespace"], JM_POD, 8081))
-            for c in CLUSTERS}
+    return {c: flink_client(kube, HOST_VARS[c]["flink_cluster_namespace"], JM_POD) for c in CLUSTERS}
 
 
 @pytest.fixture(name="state", scope="module")
