@@ -18,7 +18,7 @@ attributes:
     ACTION_GROUP = r"""
 attributes:
   action_group:
-    description: Part of the action group, for setting kubeconfig and context once with module_defaults.
+    description: Part of the action group, for setting the connection options (kubeconfig, context, host, api_key, ...) once with module_defaults.
     support: full
     membership:
       - flinkfleet.flink.flink

@@ -12,11 +12,13 @@ author:
   - flinkfleet maintainers (!UNKNOWN)
 requirements:
   - kubernetes (Python client)
-extends_documentation_fragment: [flink_attributes, flink_attributes.action_group]
+extends_documentation_fragment: [flink_kube.auth, flink_attributes, flink_attributes.action_group]
 description:
-  - With C(check=cluster), checks that the kubeconfig exists, that it has the context, and that
-    the API server of that context answers within C(timeout) seconds. Each failure names the
-    problem (missing file, missing context and the contexts there are, unreachable server).
+  - With C(check=cluster), checks the way to the cluster (the kubeconfig exists and has the
+    context; or a C(host) with its credentials; or the pod's service account, see C(kubeconfig)), and
+    that its API server answers within C(timeout) seconds. Each failure names the problem (missing
+    file, missing context and the contexts there are, unreachable server) and, for an option that
+    came from the environment, its E(K8S_AUTH_*) variable.
     Given C(namespace), it then also does what C(check=namespace) does (waiting up to
     C(namespace_timeout) seconds), in the same run.
   - With C(check=pvc), waits until the PVC C(pvc) is Bound, or is waiting for its first
@@ -33,12 +35,6 @@ options:
     type: str
     choices: [cluster, namespace, pvc]
     default: cluster
-  kubeconfig:
-    description: Path of the kubeconfig (default C(~/.kube/config)).
-    type: path
-  context:
-    description: Context in the kubeconfig (default its current-context).
-    type: str
   namespace:
     description:
       - The namespace (C(check=namespace)), or the namespace of the PVC (C(check=pvc)).
@@ -80,11 +76,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 context:
-  description: The context used (C(check=cluster)).
+  description: The kubeconfig context used (C(check=cluster)); empty without a kubeconfig (C(host), in-cluster).
   returned: success and check is cluster
   type: str
 server:
-  description: The API server URL of that context (C(check=cluster)).
+  description: The API server URL reached (C(check=cluster)).
   returned: success and check is cluster
   type: str
 server_version:
@@ -110,6 +106,7 @@ binding:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils._flink_kube import AUTH_ARGS, auth_args
 from ansible.module_utils._flink_preflight import check_cluster, check_namespace, check_pvc
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
@@ -117,9 +114,8 @@ from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            AUTH_ARGS,
             check=dict(type="str", choices=["cluster", "namespace", "pvc"], default="cluster"),
-            kubeconfig=dict(type="path"),
-            context=dict(type="str"),
             namespace=dict(type="str"),
             pvc=dict(type="str"),
             timeout=dict(type="int", default=10),
@@ -129,16 +125,15 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    auth = auth_args(params)
     try:
         if params["check"] == "cluster":
-            result = check_cluster(params["kubeconfig"], params["context"], timeout=params["timeout"],
-                                   namespace=params["namespace"] or "", namespace_timeout=params["namespace_timeout"])
+            result = check_cluster(timeout=params["timeout"], namespace=params["namespace"] or "",
+                                   namespace_timeout=params["namespace_timeout"], **auth)
         elif params["check"] == "namespace":
-            result = check_namespace(params["kubeconfig"], params["context"], params["namespace"],
-                                     timeout=params["timeout"])
+            result = check_namespace(namespace=params["namespace"], timeout=params["timeout"], **auth)
         else:
-            result = check_pvc(params["kubeconfig"], params["context"], params["namespace"], params["pvc"],
-                               timeout=params["timeout"])
+            result = check_pvc(namespace=params["namespace"], pvc=params["pvc"], timeout=params["timeout"], **auth)
     except FlinkfleetError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     module.exit_json(changed=False, **result)

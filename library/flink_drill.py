@@ -30,7 +30,11 @@ description:
     fails only on bad parameters, so a fleet report can show every cluster.
   - The helper pod needs C(hostPID); a namespace whose Pod Security level forbids it refuses
     it (the result says so); use C(helper_namespace) then.
-extends_documentation_fragment: [flink_kube, flink_attributes, flink_attributes.action_group]
+extends_documentation_fragment:
+  - flink_kube
+  - flink_kube.auth
+  - flink_attributes
+  - flink_attributes.action_group
 options:
   container:
     description: The JobManager container.
@@ -148,7 +152,7 @@ ha_after:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils._flink_drill import Drill, KubeOps
-from ansible.module_utils._flink_kube import FLINK_REST_ARGS, api_client, rest_client
+from ansible.module_utils._flink_kube import FLINK_REST_ARGS, api_client, auth_args, rest_client
 
 
 def argspec():
@@ -179,7 +183,7 @@ def jobmanager_pods(get_json, namespace, statefulset):
 
 def run(params, check_mode, kube=None, client=None, client_for=None):
     if kube is None:
-        api = api_client(params["kubeconfig"], params["context"])
+        api = api_client(**auth_args(params))
         kube = KubeOps(api, timeout=params["request_timeout"])
         client = rest_client(params, api)
 

@@ -27,7 +27,9 @@ options:
   clusters:
     description:
       - One request per cluster (empty ones are skipped), each with C(cluster) (the inventory name),
-        C(kubeconfig), C(context), C(timeout), C(namespace), C(statefulset), C(pvc), C(manifests) and
+        C(kubeconfig), C(context) (or any other connection option of
+        M(flinkfleet.flink.flink_cluster_preflight), such as C(host) and C(api_key); what a request
+        leaves out comes from E(K8S_AUTH_*)), C(timeout), C(namespace), C(statefulset), C(pvc), C(manifests) and
         C(revision_inputs) (as C(flink_rollout_plan)), C(upgrade_mode), C(lock) (C(name), C(holder),
         C(seconds), C(break_lock); empty takes no lock), C(new_image) and C(new_tag) (for the result).
     type: list

@@ -25,7 +25,11 @@ description:
     the message then names the pod and quotes the error lines of the crashed run's log.
   - C(gate=kubernetes) checks only that the StatefulSet and Deployment rolled out with every
     replica ready; for clusters where pods never run (kwok). The result says so.
-extends_documentation_fragment: [flink_kube, flink_attributes, flink_attributes.action_group]
+extends_documentation_fragment:
+  - flink_kube
+  - flink_kube.auth
+  - flink_attributes
+  - flink_attributes.action_group
 options:
   statefulset:
     description:
@@ -334,6 +338,7 @@ from ansible.module_utils._flink_health import HealthGate, KubeWorkloadGate, wai
 from ansible.module_utils._flink_kube import (
     FLINK_REST_ARGS,
     api_client,
+    auth_args,
     json_getter,
     pod_status_line,
     previous_log_getter,
@@ -415,7 +420,7 @@ def run(params, check_mode=False, store_for=KubeRecordStore, now=None, clock=Non
     if params["gate"] == "flink" and not (params["jobmanager_pod"] or params["statefulset"] or params["base_url"]):
         raise FlinkfleetError("Give jobmanager_pod, statefulset or base_url")
     kube = params["gate"] == "kubernetes" or not params["base_url"]
-    client = api_client(params["kubeconfig"], params["context"]) if kube else None
+    client = api_client(**auth_args(params)) if kube else None
     before = apply_first(params, (kube_call_for or kube_call)(client), check_mode)
     if check_mode and params.get("apply"):
         # A dry run started nothing: there is no new revision to wait for.

@@ -19,7 +19,11 @@ description:
   - C(action=stop) stops the job with a savepoint (Flink's stop-with-savepoint) and waits until
     the job is terminal or the application cluster is gone.
   - Flink's REST API is reached through the Kubernetes API server's pod proxy, or C(base_url).
-extends_documentation_fragment: [flink_kube, flink_attributes, flink_attributes.action_group]
+extends_documentation_fragment:
+  - flink_kube
+  - flink_kube.auth
+  - flink_attributes
+  - flink_attributes.action_group
 options:
   action:
     description: What to do.

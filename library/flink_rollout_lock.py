@@ -10,7 +10,7 @@ module: flink_rollout_lock
 short_description: One rollout at a time per Flink cluster, through a Kubernetes Lease
 author:
   - flinkfleet maintainers (!UNKNOWN)
-extends_documentation_fragment: [flink_attributes, flink_attributes.action_group]
+extends_documentation_fragment: [flink_kube.auth, flink_attributes, flink_attributes.action_group]
 description:
   - C(state=acquired) takes the Lease C(<name>-rollout) in C(namespace) for this run (C(holder)).
     When another run holds it and it has not expired, fails naming that holder and the expiry.
@@ -20,12 +20,6 @@ description:
   - C(state=released) deletes the Lease when this run holds it, and leaves anyone else's alone.
   - A run that dies keeps its Lease until C(seconds) after it took it.
 options:
-  kubeconfig:
-    description: Kubeconfig file; the client's default when omitted.
-    type: path
-  context:
-    description: Kubeconfig context.
-    type: str
   namespace:
     description: Namespace of the Flink cluster, where the Lease lives.
     type: str
@@ -96,7 +90,7 @@ lease:
 import datetime
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils._flink_kube import KUBE_ARGS, api_client
+from ansible.module_utils._flink_kube import KUBE_ARGS, api_client, auth_args
 from ansible.module_utils._flink_rollout_lock import KubeLeaseStore, give_back, take
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
@@ -114,7 +108,7 @@ def argspec():
 
 
 def run(params, check_mode, store=None, now=None):
-    store = store or KubeLeaseStore(api_client(params["kubeconfig"], params["context"]))
+    store = store or KubeLeaseStore(api_client(**auth_args(params)))
     now = now or datetime.datetime.now(datetime.timezone.utc)
     if params["state"] == "released":
         return give_back(store, params["name"], params["namespace"], params["holder"], check_mode=check_mode)

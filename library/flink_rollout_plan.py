@@ -14,7 +14,7 @@ author:
 requirements:
   - kubernetes (Python client)
   - requests and requests-aws4auth (Python), for rollback points in S3 (C(s3://))
-extends_documentation_fragment: [flink_attributes, flink_attributes.action_group]
+extends_documentation_fragment: [flink_kube.auth, flink_attributes, flink_attributes.action_group]
 description:
   - A thin wrapper over C(module_utils/_flink_rollout_plan.py), whose pure functions make every
     decision of the C(flink_cluster) role's rollout; see there for the rules.
@@ -58,7 +58,7 @@ options:
     default: {}
   connect_timeout:
     description:
-      - With C(read), first check the kubeconfig, its context and that the API server answers within these
+      - With C(read), first check the way to the cluster (the kubeconfig and its context, see C(kubeconfig)) and that the API server answers within these
         seconds, and wait while C(namespace) is terminating (as M(flinkfleet.flink.flink_cluster_preflight) C(check=cluster)),
         in the same run. A failure says C(unreachable=true). 0 skips the check.
     type: int
@@ -199,12 +199,6 @@ options:
     description: Seconds the probe pod has.
     type: int
     default: 120
-  kubeconfig:
-    description: Kubeconfig for the probe pod and the read.
-    type: path
-  context:
-    description: Kubeconfig context.
-    type: str
   namespace:
     description: The cluster's namespace (probe pod, step=plan with read).
     type: str
@@ -449,12 +443,14 @@ from ansible.module_utils._flink_rollout_plan import (
     upgrade,
 )
 from ansible.module_utils._flink_image_ref import image_flink_problem
+from ansible.module_utils._flink_kube import AUTH_ARGS
 from ansible.module_utils._flink_s3 import S3Http, S3Points, access_from_record, is_s3, key_pair_from_secret
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 
 def argspec():
     return dict(
+        AUTH_ARGS,
         step=dict(type="str", choices=["plan", "upgrade", "rollback", "result", "find_savepoint", "jobmanagers"],
                   required=True),
         upgrade_mode=dict(type="str", choices=["last-state", "savepoint", "stateless"], default="last-state"),
@@ -488,9 +484,7 @@ def argspec():
         probe_image=dict(type="str", default=""),
         probe_pull_secret=dict(type="str", default="", no_log=False),
         probe_timeout=dict(type="int", default=120),
-        s3_secret=dict(type="str", default=""),
-        kubeconfig=dict(type="path"),
-        context=dict(type="str"),
+        s3_secret=dict(type="str", default="", no_log=False),
         namespace=dict(type="str", default=""),
         pvc=dict(type="str", default=""),
         data_dir=dict(type="str", default="/flink-data"),
@@ -550,9 +544,7 @@ def _volume_probe(params, paths, scans):
             return
         from kubernetes import client as kube_client
 
-        from ansible.module_utils._flink_kube import api_client
-
-        core = kube_client.CoreV1Api(api_client(params["kubeconfig"], params["context"]))
+        core = kube_client.CoreV1Api(kube_client_for(params))
         pod = probe_pod("%s-probe-%s" % (params["pvc"][:40], uuid.uuid4().hex[:6]), params["namespace"],
                         params["pvc"], params["probe_image"], params["data_dir"], paths,
                         params["probe_pull_secret"], scans)
@@ -641,9 +633,7 @@ def savepoint_lookup(params):
         return None
     from kubernetes import client as kube_client
 
-    from ansible.module_utils._flink_kube import api_client
-
-    core = kube_client.CoreV1Api(api_client(params["kubeconfig"], params["context"]))
+    core = kube_client.CoreV1Api(kube_client_for(params))
     pod = probe_pod("%s-probe-%s" % (params["pvc"][:40], uuid.uuid4().hex[:6]), params["namespace"], params["pvc"],
                     params["probe_image"], params["data_dir"], [], params["probe_pull_secret"],
                     script=savepoint_probe_script(params["savepoint_dir"]))
@@ -655,11 +645,12 @@ _CLIENTS = {}
 
 def kube_client_for(params):
     """One Kubernetes API client per module run (the lock and the read share it)."""
-    from ansible.module_utils._flink_kube import api_client
+    from ansible.module_utils._flink_kube import api_client, auth_args
 
-    key = (params["kubeconfig"], params["context"])
+    auth = auth_args(params)
+    key = repr(sorted(auth.items()))
     if key not in _CLIENTS:
-        _CLIENTS[key] = api_client(*key)
+        _CLIENTS[key] = api_client(**auth)
     return _CLIENTS[key]
 
 
@@ -677,10 +668,11 @@ def take_lock(params, check_mode):
 
 def check_cluster(params):
     """The preflight (step=plan with connect_timeout), as flink_cluster_preflight check=cluster does it."""
+    from ansible.module_utils._flink_kube import auth_args
     from ansible.module_utils._flink_preflight import check_cluster as preflight
 
-    return preflight(params["kubeconfig"], params["context"], timeout=params["connect_timeout"],
-                     namespace=params["namespace"], namespace_timeout=params["namespace_timeout"])
+    return preflight(timeout=params["connect_timeout"], namespace=params["namespace"],
+                     namespace_timeout=params["namespace_timeout"], **auth_args(params))
 
 
 def read_cluster(params):

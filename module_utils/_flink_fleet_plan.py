@@ -131,13 +131,13 @@ class KubeCluster:
     """The Kubernetes side of settle() for one cluster: one API client, as the wave's modules use."""
 
     def __init__(self, request, check_mode=False):
-        from ansible.module_utils._flink_kube import json_getter
+        from ansible.module_utils._flink_kube import auth_args, json_getter
         from ansible.module_utils._flink_preflight import connect
 
         self._request = request
         self._check_mode = check_mode
-        self._client, _found = connect(request.get("kubeconfig"), request.get("context"),
-                                       int(request.get("timeout") or 10))
+        # kubeconfig and context, or any other option of _flink_kube.AUTH_ARGS the request has.
+        self._client, _found = connect(timeout=int(request.get("timeout") or 10), **auth_args(request))
         self._get_json = json_getter(self._client)
 
     def read(self):

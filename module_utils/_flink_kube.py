@@ -1,19 +1,46 @@
 # -*- coding: utf-8 -*-
-"""Kubernetes access for the rollout modules: an API client from a kubeconfig, raw JSON reads,
-the Flink REST client through the pod proxy, and a short status line of a pod."""
+"""Kubernetes access for the rollout modules: an API client from kubernetes.core's authentication
+options (a kubeconfig, a host with a token or a client certificate, or the pod's service account),
+raw JSON reads, the Flink REST client through the pod proxy, and a short status line of a pod."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from urllib.parse import quote
 
 from ansible.module_utils._flink_rest import FlinkRestClient, HttpTransport, KubePodProxyTransport
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
-KUBE_ARGS = dict(
+# kubernetes.core's authentication options (its module_utils/args_common.py AUTH_ARG_SPEC) by the
+# same names, aliases and K8S_AUTH_* variables, documented in doc_fragments/flink_kube.py (AUTH):
+# what reaches a cluster with kubernetes.core.k8s reaches it with our modules. Not its kubeconfig
+# as a dictionary (a path here: kubernetes.core marks it no_log for the dictionary's secrets, which
+# would mask the path in every message naming it), nor username and password (basic auth, which
+# neither the API server since 1.19 nor the Python client's ApiClient has any more).
+AUTH_ARGS = dict(
     kubeconfig=dict(type="path"),
     context=dict(type="str"),
+    host=dict(type="str"),
+    api_key=dict(type="str", no_log=True),
+    validate_certs=dict(type="bool", aliases=["verify_ssl"]),
+    ca_cert=dict(type="path", aliases=["ssl_ca_cert"]),
+    client_cert=dict(type="path", aliases=["cert_file"]),
+    client_key=dict(type="path", aliases=["key_file"], no_log=False),
+    proxy=dict(type="str"),
+    no_proxy=dict(type="str"),
+    proxy_headers=dict(type="dict", options=dict(
+        proxy_basic_auth=dict(type="str", no_log=True),
+        basic_auth=dict(type="str", no_log=True),
+        user_agent=dict(type="str"),
+    )),
+    persist_config=dict(type="bool"),
+    impersonate_user=dict(type="str"),
+    impersonate_groups=dict(type="list", elements="str"),
+)
+KUBE_ARGS = dict(
+    AUTH_ARGS,
     namespace=dict(type="str", required=True),
 )
 # KUBE_ARGS plus how to reach the JobManager's REST API (documented in doc_fragments/flink_kube.py).
@@ -25,16 +52,296 @@ FLINK_REST_ARGS = dict(
     request_timeout=dict(type="int", default=10),
 )
 
+# The environment variables of an option not given, first set one wins: kubernetes.core's
+# client.py reads K8S_AUTH_<option> and then K8S_AUTH_<the Python client's name for it>.
+AUTH_ENV = {
+    "kubeconfig": ("K8S_AUTH_KUBECONFIG",),
+    "context": ("K8S_AUTH_CONTEXT",),
+    "host": ("K8S_AUTH_HOST",),
+    "api_key": ("K8S_AUTH_API_KEY",),
+    "validate_certs": ("K8S_AUTH_VALIDATE_CERTS", "K8S_AUTH_VERIFY_SSL"),
+    "ca_cert": ("K8S_AUTH_CA_CERT", "K8S_AUTH_SSL_CA_CERT"),
+    "client_cert": ("K8S_AUTH_CLIENT_CERT", "K8S_AUTH_CERT_FILE"),
+    "client_key": ("K8S_AUTH_CLIENT_KEY", "K8S_AUTH_KEY_FILE"),
+    "proxy": ("K8S_AUTH_PROXY",),
+    "no_proxy": ("K8S_AUTH_NO_PROXY",),
+    "persist_config": ("K8S_AUTH_PERSIST_CONFIG",),
+    "impersonate_user": ("K8S_AUTH_IMPERSONATE_USER",),
+    "impersonate_groups": ("K8S_AUTH_IMPERSONATE_GROUPS",),
+}
+PROXY_HEADERS_ENV = {
+    "proxy_basic_auth": "K8S_AUTH_PROXY_HEADERS_PROXY_BASIC_AUTH",
+    "basic_auth": "K8S_AUTH_PROXY_HEADERS_BASIC_AUTH",
+    "user_agent": "K8S_AUTH_PROXY_HEADERS_USER_AGENT",
+}
+# What Kubernetes mounts into a pod for its service account (kubernetes.config.incluster_config's
+# paths; a test points this elsewhere).
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+DEFAULT_KUBECONFIG = "~/.kube/config"
 
-def api_client(kubeconfig=None, context=None):
+
+def auth_args(params):
+    """The authentication options (AUTH_ARGS) set in module params, for api_client(**...)."""
+    return {name: params[name] for name in AUTH_ARGS if _is_set(params.get(name))}
+
+
+def _is_set(value):
+    # An empty string or list is not given: a role passes `context: ""` for "the current one".
+    return value is not None and not (isinstance(value, (str, list, dict)) and not value)
+
+
+def _env_value(option, value):
+    kind = AUTH_ARGS[option].get("type", "str")
+    if kind == "bool":
+        return value.lower() not in ("0", "false", "no")
+    if kind == "list":
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _settings(given, environ):
+    """({option: value}, {option: the environment variable it came from, or None for an argument}):
+    an option given wins, else its K8S_AUTH_* variable, option by option (as kubernetes.core)."""
+    settings, sources = {}, {}
+    for option in AUTH_ARGS:
+        if _is_set(given.get(option)):
+            settings[option], sources[option] = given[option], None
+            continue
+        if option == "proxy_headers":
+            headers = {key: environ[var] for key, var in PROXY_HEADERS_ENV.items() if environ.get(var)}
+            if headers:
+                settings[option] = headers
+                sources[option] = ", ".join(PROXY_HEADERS_ENV[key] for key in sorted(headers))
+            continue
+        for var in AUTH_ENV[option]:
+            if environ.get(var):
+                settings[option], sources[option] = _env_value(option, environ[var]), var
+                break
+    if settings.get("host"):
+        settings["host"] = settings["host"].rstrip("/")
+    for option in ("ca_cert", "client_cert", "client_key"):
+        if settings.get(option):
+            settings[option] = os.path.expanduser(settings[option])
+    return settings, sources
+
+
+class KubeTarget:
+    """Where and how the modules reach a Kubernetes API, as kube_target() resolved it: mode is
+    "kubeconfig", "host" (host with api_key or client_cert and client_key) or "in-cluster" (the
+    pod's service account); configuration is the client's, every option applied."""
+
+    def __init__(self, mode, server, configuration, sources, settings, context="", kubeconfig="", kubeconfig_source=None):
+        self.mode = mode
+        self.server = server
+        self.configuration = configuration
+        self.sources = sources
+        self.settings = settings
+        self.context = context
+        self.kubeconfig = kubeconfig
+        self.kubeconfig_source = kubeconfig_source
+
+    def describe(self):
+        """What chose the server, for a message: "context 'a'", "host from K8S_AUTH_HOST",
+        "in-cluster service account", ..."""
+        parts = []
+        if self.settings.get("host"):
+            parts.append("host from %s" % self.sources["host"] if self.sources.get("host") else "host option")
+        if self.mode == "kubeconfig":
+            part = "context '%s'%s" % (self.context, " from %s" % self.sources["context"] if self.sources.get("context") else "")
+            if self.kubeconfig_source:
+                part += " of kubeconfig %s from %s" % (self.kubeconfig, self.kubeconfig_source)
+            parts.append(part)
+        elif self.mode == "in-cluster":
+            parts.append("in-cluster service account")
+        return ", ".join(parts)
+
+    def client(self):
+        """An ApiClient on this target (no request made yet), with the impersonation headers."""
+        from kubernetes.client import ApiClient
+
+        client = ApiClient(configuration=self.configuration)
+        if self.settings.get("impersonate_user"):
+            client.set_default_header("Impersonate-User", self.settings["impersonate_user"])
+        for group in self.settings.get("impersonate_groups") or []:
+            # One header line per group, as the API server reads them: distinct keys of one name
+            # (kubernetes.core's client.py does the same).
+            client.default_headers[_HeaderName("Impersonate-Group")] = group
+        return client
+
+
+class _HeaderName(str):
+    """A header name equal only to itself, so that a dict of headers holds one name several times."""
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+    def lower(self):
+        return _HeaderName(str.lower(self))
+
+
+def _named(option, value, sources):
+    return "%s %s%s" % (option, value, " (%s)" % sources[option] if sources.get(option) else "")
+
+
+def kube_target(kubeconfig=None, context=None, environ=None, **options):
+    """The KubeTarget of kubernetes.core's authentication options (AUTH_ARGS; each one not given
+    taken from its K8S_AUTH_* variable), or an error naming what is wrong with which of them:
+      1. host with api_key, or with client_cert and client_key: that host, those credentials;
+      2. kubeconfig or context: that kubeconfig (default the client's: KUBECONFIG, else
+         ~/.kube/config) and context (default its current-context);
+      3. neither: the default kubeconfig when it exists, else the pod's service account
+         (KUBERNETES_SERVICE_HOST and the token Kubernetes mounts) when running in a pod.
+    The options that are set then override what the kubeconfig or the pod says (host, api_key,
+    validate_certs, ca_cert, client_cert, client_key, proxy, no_proxy, proxy_headers).
+    kubernetes.core looks for a pod before the default kubeconfig; this keeps the kubeconfig first
+    as kubectl does (and as these modules always did)."""
+    environ = os.environ if environ is None else environ
+    given = dict(options, kubeconfig=kubeconfig, context=context)
+    unknown = sorted(set(given) - set(AUTH_ARGS))
+    if unknown:
+        raise TypeError("unknown Kubernetes authentication options: %s" % ", ".join(unknown))
+    settings, sources = _settings(given, environ)
+    for option in ("ca_cert", "client_cert", "client_key"):
+        if settings.get(option) and not os.path.isfile(settings[option]):
+            raise FlinkfleetError("%s does not exist" % _named(option, settings[option], sources))
     try:
-        from kubernetes import config as kube_config
+        from kubernetes.client import Configuration
     except ImportError as exc:  # pragma: no cover - the venv has it
         raise FlinkfleetError("The kubernetes Python client is needed: pip install kubernetes") from exc
+    configuration = Configuration()
+    host = settings.get("host")
+    if host and (settings.get("api_key") or (settings.get("client_cert") and settings.get("client_key"))):
+        target = KubeTarget("host", host, configuration, sources, settings)
+    elif settings.get("kubeconfig") or settings.get("context") or _default_kubeconfig_exists(environ) \
+            or not environ.get("KUBERNETES_SERVICE_HOST"):
+        target = _kubeconfig_target(configuration, settings, sources, environ)
+    else:
+        target = _in_cluster_target(configuration, settings, sources, environ)
+    _override(configuration, settings)
+    return target
+
+
+def _default_kubeconfig(environ):
+    """(the client's default kubeconfig path or paths, "KUBECONFIG" when they come from it)."""
+    if environ.get("KUBECONFIG"):
+        return environ["KUBECONFIG"], "KUBECONFIG"
+    return DEFAULT_KUBECONFIG, None
+
+
+def _default_kubeconfig_exists(environ):
+    paths, _source = _default_kubeconfig(environ)
+    return any(os.path.exists(os.path.expanduser(p)) for p in paths.split(os.pathsep) if p)
+
+
+def _kubeconfig_target(configuration, settings, sources, environ):
+    from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+    if settings.get("kubeconfig"):
+        paths, source = settings["kubeconfig"], sources.get("kubeconfig")
+    else:
+        paths, source = _default_kubeconfig(environ)
+    files = [os.path.expanduser(p) for p in paths.split(os.pathsep) if p]
+    shown = os.pathsep.join(files)
+    named = "%s%s" % (shown, " (%s)" % source if source else "")
+    if not any(os.path.exists(f) for f in files):
+        if settings.get("kubeconfig") or settings.get("context"):
+            raise FlinkfleetError("kubeconfig %s does not exist" % named)
+        if settings.get("host"):
+            without = "%s comes without api_key or client_cert and client_key" % _named("host", settings["host"], sources)
+        else:
+            without = "no host with api_key or client_cert and client_key was given (options or K8S_AUTH_* variables)"
+        raise FlinkfleetError("kubeconfig %s does not exist, %s, and this is not a pod with a service account "
+                              "(KUBERNETES_SERVICE_HOST is not set)" % (named, without))
     try:
-        return kube_config.new_client_from_config(config_file=kubeconfig, context=context)
+        merger = KubeConfigMerger(paths)
     except Exception as exc:
-        raise FlinkfleetError("Cannot load kubeconfig %s (context %s): %s" % (kubeconfig or "default", context, exc)) from exc
+        raise FlinkfleetError("kubeconfig %s cannot be read: %s" % (named, exc)) from exc
+    doc = _node(merger.config) or {}
+    if not isinstance(doc, dict):
+        raise FlinkfleetError("kubeconfig %s cannot be read: not a kubeconfig" % named)
+    contexts = {}
+    for item in doc.get("contexts") or []:
+        item = _node(item) or {}
+        contexts[item.get("name")] = _node(item.get("context")) or {}
+    name = settings.get("context") or doc.get("current-context") or ""
+    if not name:
+        raise FlinkfleetError("kubeconfig %s has no current-context and no context was given (it has: %s)"
+                              % (named, ", ".join(sorted(str(c) for c in contexts)) or "none"))
+    context = _named("context", "'%s'" % name, sources) if settings.get("context") else "context '%s'" % name
+    if name not in contexts:
+        raise FlinkfleetError("%s is not in kubeconfig %s (it has: %s)"
+                              % (context, named, ", ".join(sorted(str(c) for c in contexts)) or "none"))
+    clusters = {}
+    for item in doc.get("clusters") or []:
+        item = _node(item) or {}
+        clusters[item.get("name")] = _node(item.get("cluster")) or {}
+    cluster = clusters.get(contexts[name].get("cluster"))
+    if not cluster or not cluster.get("server"):
+        raise FlinkfleetError("%s in kubeconfig %s names cluster '%s', which has no server"
+                              % (context, named, contexts[name].get("cluster")))
+    persist = settings.get("persist_config", True)
+    try:
+        KubeConfigLoader(config_dict=merger.config, active_context=name, config_base_path=None,
+                         config_persister=merger.save_changes if persist else None).load_and_set(configuration)
+    except Exception as exc:  # an exec plugin, OIDC, certificate data: the client's own errors
+        raise FlinkfleetError("%s in kubeconfig %s cannot be used: %s" % (context, named, exc)) from exc
+    return KubeTarget("kubeconfig", settings.get("host") or configuration.host, configuration, sources, settings,
+                      context=name, kubeconfig=shown, kubeconfig_source=source)
+
+
+def _node(value):
+    """The plain value of what kubernetes.config's KubeConfigMerger holds (a ConfigNode or not)."""
+    return getattr(value, "value", value)
+
+
+def _in_cluster_target(configuration, settings, sources, environ):
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.incluster_config import InClusterConfigLoader
+
+    token = os.path.join(SERVICE_ACCOUNT_DIR, "token")
+    ca_cert = os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt")
+    where = "in-cluster service account (KUBERNETES_SERVICE_HOST=%s; no kubeconfig %s)" % (
+        environ.get("KUBERNETES_SERVICE_HOST"), os.path.expanduser(_default_kubeconfig(environ)[0]))
+    for what, path in (("token", token), ("CA certificate", ca_cert)):
+        if not os.path.isfile(path):
+            raise FlinkfleetError("%s: its %s %s does not exist" % (where, what, path))
+    try:
+        InClusterConfigLoader(token_filename=token, cert_filename=ca_cert, environ=environ).load_and_set(configuration)
+    except (ConfigException, OSError) as exc:
+        raise FlinkfleetError("%s cannot be used: %s" % (where, exc)) from exc
+    return KubeTarget("in-cluster", settings.get("host") or configuration.host, configuration, sources, settings)
+
+
+def _override(configuration, settings):
+    """The options that are set, over what the kubeconfig or the pod said (kubernetes.core's order)."""
+    if settings.get("host"):
+        configuration.host = settings["host"]
+    if settings.get("api_key"):
+        configuration.api_key = {"authorization": "Bearer %s" % settings["api_key"]}
+        # Else the kubeconfig's token refresh (exec plugin, the pod's token) would put its own back.
+        configuration.refresh_api_key_hook = None
+    if settings.get("validate_certs") is not None:
+        configuration.verify_ssl = settings["validate_certs"]
+    for option, attribute in (("ca_cert", "ssl_ca_cert"), ("client_cert", "cert_file"), ("client_key", "key_file"),
+                              ("proxy", "proxy"), ("no_proxy", "no_proxy")):
+        if settings.get(option):
+            setattr(configuration, attribute, settings[option])
+    if settings.get("proxy_headers"):
+        import urllib3
+
+        configuration.proxy_headers = urllib3.util.make_headers(
+            **{key: value for key, value in settings["proxy_headers"].items() if value is not None})
+
+
+def api_client(kubeconfig=None, context=None, **auth):
+    """An ApiClient from kubernetes.core's authentication options (AUTH_ARGS, kube_target()),
+    kubeconfig and context first for the callers that give only those."""
+    return kube_target(kubeconfig, context, **auth).client()
 
 
 def _request(client, method, path, query=None, accept="application/json", body=None, content_type="application/json",
@@ -306,6 +613,6 @@ def rest_client(params, client=None):
     """A FlinkRestClient from module params: base_url wins, else the pod proxy."""
     if params.get("base_url"):
         return FlinkRestClient(HttpTransport(params["base_url"]), timeout=params.get("request_timeout", 10))
-    client = client or api_client(params.get("kubeconfig"), params.get("context"))
+    client = client or api_client(**auth_args(params))
     transport = KubePodProxyTransport(client, params["namespace"], params["jobmanager_pod"], params["rest_port"])
     return FlinkRestClient(transport, timeout=params.get("request_timeout", 10))

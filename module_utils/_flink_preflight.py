@@ -1,67 +1,47 @@
 # -*- coding: utf-8 -*-
 """Checks a rollout makes before it touches a cluster, each failing with a message that names
-the problem: the kubeconfig and its context, the API server answering, the namespace not still
-terminating from an earlier teardown, the StorageClass of the data PVC, and the PVC binding
+the problem: the way to the cluster (the kubeconfig and its context, a host, or the pod's service
+account, and the K8S_AUTH_* variable each came from), the API server answering, the namespace not
+still terminating from an earlier teardown, the StorageClass of the data PVC, and the PVC binding
 before any JobManager is started on it."""
 
 from __future__ import annotations
 
-import os
 import time
 
-from ansible.module_utils._flink_kube import api_client, json_getter
+from ansible.module_utils._flink_kube import api_client, json_getter, kube_target
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
 
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")
 
 
-def kubeconfig_target(kubeconfig, context=None):
-    """(context name, API server URL) that kubeconfig and context select, or a named error."""
-    path = os.path.expanduser(kubeconfig or "~/.kube/config")
-    if not os.path.isfile(path):
-        raise FlinkfleetError("kubeconfig %s does not exist" % path)
-    # Here, not at the top: PyYAML comes with the kubernetes client, which only these checks need.
-    import yaml
-
-    try:
-        with open(path) as handle:
-            doc = yaml.safe_load(handle) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise FlinkfleetError("kubeconfig %s cannot be read: %s" % (path, exc)) from exc
-    contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or []}
-    name = context or doc.get("current-context") or ""
-    if not name:
-        raise FlinkfleetError("kubeconfig %s has no current-context and no context was given (it has: %s)"
-                              % (path, ", ".join(sorted(contexts)) or "none"))
-    if name not in contexts:
-        raise FlinkfleetError("context '%s' is not in kubeconfig %s (it has: %s)"
-                              % (name, path, ", ".join(sorted(contexts)) or "none"))
-    clusters = {c.get("name"): c.get("cluster") or {} for c in doc.get("clusters") or []}
-    cluster = clusters.get(contexts[name].get("cluster"))
-    if cluster is None or not cluster.get("server"):
-        raise FlinkfleetError("context '%s' in kubeconfig %s names cluster '%s', which has no server"
-                              % (name, path, contexts[name].get("cluster")))
-    return name, cluster["server"]
+def kubeconfig_target(kubeconfig, context=None, **auth):
+    """(context name, API server URL) that kubeconfig and context select, or a named error
+    (the context is "" when the options or K8S_AUTH_* variables choose no kubeconfig)."""
+    target = kube_target(kubeconfig, context, **auth)
+    return target.context, target.server
 
 
-def connect(kubeconfig=None, context=None, timeout=10):
-    """(API client, {context, server, server_version}) once the API server behind
-    kubeconfig/context answered /version within timeout seconds, else the named error."""
-    name, server = kubeconfig_target(kubeconfig, context)
-    client = api_client(kubeconfig, name)
+def connect(kubeconfig=None, context=None, timeout=10, **auth):
+    """(API client, {context, server, server_version}) once the API server that kubeconfig/context
+    (or the other authentication options of _flink_kube.AUTH_ARGS, or their K8S_AUTH_* variables,
+    or the pod's service account) select answered /version within timeout seconds, else the named
+    error."""
+    target = kube_target(kubeconfig, context, **auth)
+    client = target.client()
     try:
         version = json_getter(client, timeout=timeout)("/version") or {}
     except FlinkfleetError as exc:
-        raise FlinkfleetError("Kubernetes API %s (context '%s') is unreachable: %s" % (server, name, exc.msg)) from exc
-    return client, {"context": name, "server": server, "server_version": version.get("gitVersion", "")}
+        raise FlinkfleetError("Kubernetes API %s (%s) is unreachable: %s" % (target.server, target.describe(), exc.msg)) from exc
+    return client, {"context": target.context, "server": target.server, "server_version": version.get("gitVersion", "")}
 
 
-def check_cluster(kubeconfig=None, context=None, timeout=10, namespace="", namespace_timeout=300, wait=None):
+def check_cluster(kubeconfig=None, context=None, timeout=10, namespace="", namespace_timeout=300, wait=None, **auth):
     """connect(); with a namespace, also waits while that namespace is still terminating
     (wait_namespace_usable), in the same module run: a rollout's first look at a cluster costs
     one process, not two."""
-    client, result = connect(kubeconfig, context, timeout)
+    client, result = connect(kubeconfig, context, timeout, **auth)
     if namespace:
         result.update((wait or wait_namespace_usable)(json_getter(client), namespace, timeout=namespace_timeout))
     return result
@@ -88,8 +68,8 @@ def wait_namespace_usable(get_json, namespace, timeout=300, interval=2.0, sleep=
         sleep(interval)
 
 
-def check_namespace(kubeconfig=None, context=None, namespace="", timeout=300):
-    return wait_namespace_usable(json_getter(api_client(kubeconfig, context)), namespace, timeout=timeout)
+def check_namespace(kubeconfig=None, context=None, namespace="", timeout=300, **auth):
+    return wait_namespace_usable(json_getter(api_client(kubeconfig, context, **auth)), namespace, timeout=timeout)
 
 
 def storage_class(get_json, name=""):
@@ -146,6 +126,6 @@ def wait_pvc_bindable(get_json, namespace, pvc, timeout=60, interval=1.0, sleep=
         sleep(interval)
 
 
-def check_pvc(kubeconfig=None, context=None, namespace="", pvc="", timeout=60, interval=1.0):
-    get_json = json_getter(api_client(kubeconfig, context))
+def check_pvc(kubeconfig=None, context=None, namespace="", pvc="", timeout=60, interval=1.0, **auth):
+    get_json = json_getter(api_client(kubeconfig, context, **auth))
     return wait_pvc_bindable(get_json, namespace, pvc, timeout=timeout, interval=interval)
