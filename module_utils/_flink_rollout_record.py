@@ -95,21 +95,24 @@ class KubeRecordStore:
         self._call("Annotating %s %s/%s" % (kind, namespace, name), "PATCH", self._PATHS[kind] % (namespace, name),
                    {"metadata": {"annotations": annotations}}, content_type="application/merge-patch+json")
 
-    def configmaps(self, namespace, selector):
-        found = self._call("Listing the ConfigMaps of %s (%s)" % (namespace, selector), "GET",
-                           "/api/v1/namespaces/%s/configmaps" % namespace, query=[("labelSelector", selector)])
+    def _names(self, plural, what, namespace, selector):
+        """The names only (of Secrets too: their data never leaves this method)."""
+        found = self._call("Listing the %s of %s (%s)" % (what, namespace, selector), "GET",
+                           "/api/v1/namespaces/%s/%s" % (namespace, plural), query=[("labelSelector", selector)])
         return sorted(item["metadata"]["name"] for item in (found or {}).get("items") or [])
+
+    def _delete(self, plural, what, namespace, selector):
+        self._call("Deleting the %s of %s (%s)" % (what, namespace, selector), "DELETE",
+                   "/api/v1/namespaces/%s/%s" % (namespace, plural), query=[("labelSelector", selector)])
+
+    def configmaps(self, namespace, selector):
+        return self._names("configmaps", "ConfigMaps", namespace, selector)
 
     def delete_configmaps(self, namespace, selector):
-        self._call("Deleting the ConfigMaps of %s (%s)" % (namespace, selector), "DELETE",
-                   "/api/v1/namespaces/%s/configmaps" % namespace, query=[("labelSelector", selector)])
+        self._delete("configmaps", "ConfigMaps", namespace, selector)
 
     def secrets(self, namespace, selector):
-        """The names only: a Secret's data never leaves this method's caller's API answer."""
-        found = self._call("Listing the Secrets of %s (%s)" % (namespace, selector), "GET",
-                           "/api/v1/namespaces/%s/secrets" % namespace, query=[("labelSelector", selector)])
-        return sorted(item["metadata"]["name"] for item in (found or {}).get("items") or [])
+        return self._names("secrets", "Secrets", namespace, selector)
 
     def delete_secrets(self, namespace, selector):
-        self._call("Deleting the Secrets of %s (%s)" % (namespace, selector), "DELETE",
-                   "/api/v1/namespaces/%s/secrets" % namespace, query=[("labelSelector", selector)])
+        self._delete("secrets", "Secrets", namespace, selector)

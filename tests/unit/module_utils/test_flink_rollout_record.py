@@ -237,3 +237,32 @@ def test_without_release_the_gate_publishes_and_touches_no_lock(no_kube, monkeyp
                                 lease_store_for=lambda client: pytest.fail("lease store used"))
     assert out["published"]["result"]["result"] == "created" and out["published"]["result"]["old_image"] == "-"
     assert "released" not in out["published"]
+
+
+def test_kube_record_store_lists_and_deletes_by_label_over_the_api(monkeypatch):
+    """KubeRecordStore's calls: names only from a list, a delete by the same selector, an error
+    naming what failed."""
+    import ansible.module_utils._flink_kube as flink_kube
+    from ansible.module_utils._flink_rollout_record import KubeRecordStore
+
+    calls = []
+
+    def call_json(client, method, path, body=None, query=None, content_type="application/json", timeout=10):
+        calls.append((method, path, query))
+        if path.endswith("/secrets") and method == "GET":
+            return 200, {"items": [{"metadata": {"name": "c1-s3-b"}, "data": {"AWS_SECRET_ACCESS_KEY": "c2Vj"}},
+                                   {"metadata": {"name": "c1-s3-a"}}]}
+        if path.endswith("/configmaps") and method == "DELETE":
+            return 403, {"message": "forbidden"}
+        return 200, {"items": []}
+
+    monkeypatch.setattr(flink_kube, "call_json", call_json)
+    store = KubeRecordStore(object())
+    selector = prune_selector("c1", ["c1-s3-aaaaaaaaaaaa"], "s3-credentials", "Secrets")
+    assert store.secrets("ns", selector) == ["c1-s3-a", "c1-s3-b"]
+    store.delete_secrets("ns", selector)
+    assert calls == [("GET", "/api/v1/namespaces/ns/secrets", [("labelSelector", selector)]),
+                     ("DELETE", "/api/v1/namespaces/ns/secrets", [("labelSelector", selector)])]
+    assert store.configmaps("ns", "x=y") == []
+    with pytest.raises(FlinkfleetError, match=r"Deleting the ConfigMaps of ns \(x=y\): HTTP 403 forbidden"):
+        store.delete_configmaps("ns", "x=y")
