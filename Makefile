@@ -106,7 +106,7 @@ sanity: collection
 # the proving ground's S3 server (s3proxy on a free port, stopped after).
 integration: $(call bringup,build testbed-k8s) collection
 	$(BIN)/pytest -q tests/integration/test_testbed_bad_input.py tests/integration/test_rollout_bad_input.py \
-	  tests/integration/test_collection.py tests/integration/test_s3_server.py
+	  tests/integration/test_collection.py tests/integration/test_s3_server.py tests/integration/test_kube_auth.py
 
 # Each scenario's output is kept in $(FLINKFLEET_CACHE)/logs, with each task's start time and
 # duration (ansible.posix.profile_tasks) and the slowest tasks of every play at its end. Every

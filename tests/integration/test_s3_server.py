@@ -39,8 +39,9 @@ def run_playbook(work, **variables):
     """playbooks/s3_server.yml with extra vars from a file; the secret comes from the environment."""
     vars_file = work / "vars.json"
     vars_file.write_text(json.dumps(variables))
+    # No colour: the Makefile forces it outside CI (ANSIBLE_FORCE_COLOR=1), and the recap is parsed.
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               FLINKFLEET_S3_SECRET_KEY=SECRET)
+               ANSIBLE_FORCE_COLOR="0", FLINKFLEET_S3_SECRET_KEY=SECRET)
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
          os.path.join(ROOT, "playbooks", "s3_server.yml"), "-e", "@%s" % vars_file],
@@ -215,7 +216,8 @@ def rollback(server, rollback_point, secret_name):
             "last_healthy": record, "generation": 3, "kubeconfig": KUBECONFIG, "namespace": NAMESPACE,
             "pvc": "c-data", "s3_secret": "c-s3"}
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost",
                            "-m", "flink_rollout_plan", "-a", json.dumps(args)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -39,7 +39,8 @@ def fixture_run(tmp_path_factory):
         "- hosts: all\n  gather_facts: false\n  vars:\n    flink_cluster_job_class: io.example.Job\n"
         "  tasks:\n    - ansible.builtin.include_role: {name: flink_cluster, tasks_from: desired.yml}\n"
         "    - ansible.builtin.debug: {msg: 'spec jar_sha={{ __flink_cluster_desired_spec.jar_sha }}'}\n")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
                            "--forks", "5", str(playbook)], cwd=ROOT, env=env, capture_output=True, text=True,

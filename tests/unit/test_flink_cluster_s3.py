@@ -181,7 +181,8 @@ def test_s3_without_a_bucket_is_refused_before_anything_is_touched(tmp_path):
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(dict(S3, flink_cluster_s3_bucket="", flink_cluster_job_class="io.example.Job",
                                      flink_cluster_kubeconfig=str(tmp_path / "no-such-kubeconfig"))))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost",
                            "-m", "ansible.builtin.include_role", "-a", "name=flink_cluster", "-e", "@%s" % extra],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -57,7 +57,8 @@ def run_pki(tmp_path, state, *args, **variables):
         "name": "The testbed PKI", "hosts": "localhost", "gather_facts": False,
         "tasks": [{"name": "The pki tasks.", "ansible.builtin.include_role":
                    {"name": "k8s_testbed", "tasks_from": "pki.yml"}, "vars": variables}]}]))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                            "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable, *args, str(playbook)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -67,7 +67,8 @@ def run_rollout(work, record, host_records=None):
     inventory.write_text(yaml.safe_dump({"flink_clusters": {"hosts": hosts, "vars": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "flink_cluster_build_record": str(record)}}}))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
                            str(playbook)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     deployed = {h: (out / h).read_text() for h in HOSTS if (out / h).exists()}
