@@ -13,21 +13,14 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from testbed_cluster import KUBECONFIG  # noqa: E402  (makes module_utils importable)
 
-import ansible.module_utils._flink_kube as kube  # noqa: E402
+from kube_env import clean_kube_env  # noqa: E402
 from ansible.module_utils._flink_preflight import connect  # noqa: E402
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError  # noqa: E402
-
-CLEARED = ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
 
 
 @pytest.fixture(name="env", autouse=True)
 def fixture_env(tmp_path, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("K8S_AUTH_") or name in CLEARED:
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(kube, "SERVICE_ACCOUNT_DIR", str(tmp_path / "serviceaccount"))
-    return lambda variables: [monkeypatch.setenv(k, v) for k, v in variables.items()]
+    return clean_kube_env(monkeypatch, tmp_path)
 
 
 def test_the_testbed_answers_with_only_k8s_auth_kubeconfig(env):

@@ -21,26 +21,12 @@ import yaml
 import ansible.module_utils._flink_kube as kube
 from ansible.module_utils._flink_preflight import connect, kubeconfig_target
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
-
-CLEARED = ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
-
+from kube_env import clean_kube_env
 
 @pytest.fixture(name="env", autouse=True)
 def fixture_env(tmp_path, monkeypatch):
     """A clean environment: returns a function that sets variables ({name: value}, "{tmp}" replaced)."""
-    for name in list(os.environ):
-        if name.startswith("K8S_AUTH_") or name in CLEARED:
-            monkeypatch.delenv(name)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setattr(kube, "SERVICE_ACCOUNT_DIR", str(tmp_path / "serviceaccount"))
-
-    def set_env(variables):
-        for name, value in variables.items():
-            monkeypatch.setenv(name, value.replace("{tmp}", str(tmp_path)))
-
-    return set_env
+    return clean_kube_env(monkeypatch, tmp_path)
 
 
 def write_kubeconfig(path, server, current="a", token="kc-token"):
