@@ -509,9 +509,9 @@ def argspec():
     )
 
 
-def volume_lookups(params, paths, scans):
+def volume_lookups(params, paths, scans, s3):
     """(exists, newest) for the rollback: on the first call one probe pod looks for everything on
-    the volume; s3:// points are looked for in their storage (module_utils/_flink_s3.py)."""
+    the volume; s3:// points are looked for in their storage by s3 (the S3Lookups of this run)."""
     on_volume = [p for p in paths if not is_s3(p)]
     scans_on_volume = [s for s in scans if not is_s3(s)]
     in_s3 = len(on_volume) < len(paths) or len(scans_on_volume) < len(scans)
@@ -521,16 +521,15 @@ def volume_lookups(params, paths, scans):
         volume_exists, volume_newest = _volume_probe(params, on_volume, scans_on_volume)
     if not in_s3 and volume_exists is None:
         return None, None
-    storage = _s3_lookups(params) if in_s3 else None
 
     def exists(path):
         if is_s3(path):
-            return storage.exists(path) if storage else None
+            return s3.exists(path)
         return volume_exists(path) if volume_exists else None
 
     def newest_checkpoint(scan):
         if is_s3(scan):
-            return storage.newest_checkpoint(scan) if storage else None
+            return s3.newest_checkpoint(scan)
         return volume_newest(scan) if volume_newest else None
 
     return exists, newest_checkpoint
@@ -563,9 +562,10 @@ def _volume_probe(params, paths, scans):
     return exists, newest_checkpoint
 
 
-class _S3Lookups:
+class S3Lookups:
     """The S3 lookups of one module run, with the access of the recorded revision (its Secret read
-    once). A lookup that fails counts as not confirmed (None); why is kept for the message."""
+    once, on the first lookup). A lookup that fails counts as not confirmed (None); why is kept in
+    problems for the message."""
 
     def __init__(self, params):
         self._params = params
@@ -601,12 +601,6 @@ class _S3Lookups:
         return self._ask("savepoint_listing", directory)
 
 
-def _s3_lookups(params):
-    lookups = _S3Lookups(params)
-    params.setdefault("_s3", []).append(lookups)
-    return lookups
-
-
 def _read_secret(params, name):
     from ansible.module_utils._flink_kube import api_message, call_json
 
@@ -618,17 +612,12 @@ def _read_secret(params, name):
     return answer
 
 
-def s3_problems(params):
-    """What the S3 lookups of this run could not do (for the message)."""
-    return [problem for lookups in params.get("_s3", []) for problem in lookups.problems]
-
-
-def savepoint_lookup(params):
-    """The probe's output for step=find_savepoint (None without probe inputs)."""
+def savepoint_lookup(params, s3):
+    """The probe's output for step=find_savepoint (None without probe inputs); in S3 by s3."""
     if not params["savepoint_dir"]:
         return None
     if is_s3(params["savepoint_dir"]):
-        return _s3_lookups(params).savepoint_listing(params["savepoint_dir"])
+        return s3.savepoint_listing(params["savepoint_dir"])
     if not params["probe_image"] or not params["namespace"] or not params["pvc"]:
         return None
     from kubernetes import client as kube_client
@@ -695,6 +684,7 @@ def release_lock(params, check_mode):
 def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lookup, reader=read_cluster,
         locker=take_lock, checker=check_cluster, releaser=release_lock):
     step = params["step"]
+    s3 = S3Lookups(params)
     if step == "plan":
         out = dict(changed=False)
         current, last_healthy = params["current"], params["last_healthy"]
@@ -745,36 +735,35 @@ def run(params, check_mode=False, prober=volume_lookups, savepoints=savepoint_lo
             paths.append(own)
         exists = newest = None
         if params["rollback_enabled"] and not check_mode and params["action"] == "upgrade":
-            exists, newest = prober(params, paths, scans)
+            exists, newest = prober(params, paths, scans, s3)
         try:
             return dict(changed=False, **rollback(
                 params["action"], params["upgrade_mode"], params["last_healthy"], params["generation"],
                 params["rollback_points"], phase=params["phase"], rollback_enabled=params["rollback_enabled"],
                 check_mode=check_mode, exists=exists, newest=newest))
         except FlinkfleetError as exc:
-            raise _with_s3_problems(exc, params) from None
+            raise _with_s3_problems(exc, s3.problems) from None
     if step == "jobmanagers":
         if not params["namespace"] or not params["statefulset"]:
             raise FlinkfleetError("step=jobmanagers needs namespace and statefulset")
         _namespace, statefulset, _pvc = reader(params)
         return dict(changed=False, **jobmanagers(statefulset, params["generation"], params["standby"]))
     if step == "find_savepoint":
-        output = None if check_mode else savepoints(params)
+        output = None if check_mode else savepoints(params, s3)
         found = pick_savepoint(output, params["not_before"]) if output is not None else None
         try:
             return dict(changed=False, **lost_savepoint(found, params["savepoint_dir"], params["not_before"],
                                                         params["error"]))
         except FlinkfleetError as exc:
-            raise _with_s3_problems(exc, params) from None
+            raise _with_s3_problems(exc, s3.problems) from None
     if params["release"] and not params["namespace"]:
         raise FlinkfleetError("step=result with release needs the namespace")
     release = (lambda: releaser(params, check_mode)) if params["release"] else None
     return dict(changed=False, **publish(params, params["gate_result"], check_mode, release))
 
 
-def _with_s3_problems(exc, params):
+def _with_s3_problems(exc, problems):
     """The error, with what the S3 lookups could not do (a point not confirmed says why)."""
-    problems = s3_problems(params)
     if not problems:
         return exc
     return type(exc)("%s S3 lookups that failed: %s" % (exc.msg, "; ".join(problems)), **exc.details)

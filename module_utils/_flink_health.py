@@ -15,7 +15,9 @@ checkpoint progress, restore, restarts, the last exception from Flink and, when 
 given, what Kubernetes says about the JobManager pod.
 
 ``KubeWorkloadGate`` is the Kubernetes-level gate for clusters where pods never run (kwok):
-the StatefulSet and Deployment rolled out with every replica ready on the new revision.
+the StatefulSet and Deployment rolled out with every replica ready on the new revision. Ready
+is kubernetes.core's readiness (its ``k8s``/``k8s_info`` ``wait: true``), plus the one thing it
+does not ask of a Deployment; what is not ready yet is said in the gate's own words.
 """
 
 from __future__ import annotations
@@ -24,6 +26,20 @@ import time
 
 from ansible.module_utils._flink_rest import TERMINAL_STATES, FlinkRestError, pick_job
 from ansible.module_utils._flinkfleet_errors import FlinkfleetError
+
+try:
+    # The predicates kubernetes.core's k8s and k8s_info modules wait on (wait: true), over the
+    # dynamic client's view of an object; imported, not called as a module: the gate is one module
+    # run per cluster (fleet speed), and k8s_info's timeout says nothing of what was not ready.
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import (
+        deployment_ready,
+        statefulset_ready,
+    )
+    from kubernetes.dynamic.resource import ResourceInstance
+
+    K8S_READINESS_IMPORT_ERROR = None
+except ImportError as exc:  # the Flink gate itself needs neither
+    K8S_READINESS_IMPORT_ERROR = exc
 
 EXPECT_RESTORE = ("none", "any", "path")
 
@@ -328,6 +344,49 @@ class HealthGate:
         return out
 
 
+def _ready(predicate, obj):
+    """kubernetes.core's readiness predicate over an object's JSON as the API returns it."""
+    if K8S_READINESS_IMPORT_ERROR is not None:
+        raise FlinkfleetError("The Kubernetes-level gate needs the kubernetes.core collection and the kubernetes "
+                              "Python client: %s" % K8S_READINESS_IMPORT_ERROR)
+    return predicate(ResourceInstance(None, obj))
+
+
+def statefulset_problem(name, sts):
+    """Why the StatefulSet is not rolled out and ready (kubernetes.core's statefulset_ready), or
+    None when it is."""
+    if sts is None:
+        return "StatefulSet %s not found" % name
+    if _ready(statefulset_ready, sts):
+        return None
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    want = spec.get("replicas", 1)
+    if status.get("observedGeneration", 0) < sts["metadata"].get("generation", 0):
+        return "StatefulSet %s: new generation not observed yet" % name
+    if status.get("updateRevision") and status.get("currentRevision") != status.get("updateRevision"):
+        return "StatefulSet %s: rolling to revision %s" % (name, status.get("updateRevision"))
+    return "StatefulSet %s: %s/%s ready, %s/%s updated, %s pods" % (
+        name, status.get("readyReplicas", 0), want, status.get("updatedReplicas", 0), want, status.get("replicas", 0))
+
+
+def deployment_problem(name, dep):
+    """Why the Deployment is not rolled out and available, or None when it is: kubernetes.core's
+    deployment_ready, and every replica updated. Its predicate alone passes a Deployment whose
+    controller has seen the new template but not yet scaled the new ReplicaSet up: the old pods
+    are all there and available."""
+    if dep is None:
+        return "Deployment %s not found" % name
+    spec, status = dep.get("spec") or {}, dep.get("status") or {}
+    want = spec.get("replicas", 1)
+    if _ready(deployment_ready, dep) and status.get("updatedReplicas", 0) >= want:
+        return None
+    if status.get("observedGeneration", 0) < dep["metadata"].get("generation", 0):
+        return "Deployment %s: new generation not observed yet" % name
+    return "Deployment %s: %s/%s updated, %s/%s available, %s total" % (
+        name, status.get("updatedReplicas", 0), want, status.get("availableReplicas", 0), want,
+        status.get("replicas", 0))
+
+
 class KubeWorkloadGate:
     """Kubernetes-level readiness of the JobManager StatefulSet and TaskManager Deployment."""
 
@@ -343,35 +402,12 @@ class KubeWorkloadGate:
         self.sleep = sleep
 
     def problems(self):
-        found = []
-        sts = self.get_json("/apis/apps/v1/namespaces/%s/statefulsets/%s" % (self.namespace, self.statefulset))
-        if sts is None:
-            found.append("StatefulSet %s not found" % self.statefulset)
-        else:
-            spec, status = sts.get("spec") or {}, sts.get("status") or {}
-            want = spec.get("replicas", 1)
-            if status.get("observedGeneration", 0) < sts["metadata"].get("generation", 0):
-                found.append("StatefulSet %s: new generation not observed yet" % self.statefulset)
-            elif status.get("updateRevision") and status.get("currentRevision") != status.get("updateRevision"):
-                found.append("StatefulSet %s: rolling to revision %s" % (self.statefulset, status.get("updateRevision")))
-            elif status.get("readyReplicas", 0) < want or status.get("updatedReplicas", 0) < want:
-                found.append("StatefulSet %s: %s/%s ready, %s/%s updated" % (
-                    self.statefulset, status.get("readyReplicas", 0), want, status.get("updatedReplicas", 0), want))
+        found = [statefulset_problem(self.statefulset, self.get_json(
+            "/apis/apps/v1/namespaces/%s/statefulsets/%s" % (self.namespace, self.statefulset)))]
         if self.deployment:
-            dep = self.get_json("/apis/apps/v1/namespaces/%s/deployments/%s" % (self.namespace, self.deployment))
-            if dep is None:
-                found.append("Deployment %s not found" % self.deployment)
-            else:
-                spec, status = dep.get("spec") or {}, dep.get("status") or {}
-                want = spec.get("replicas", 1)
-                if status.get("observedGeneration", 0) < dep["metadata"].get("generation", 0):
-                    found.append("Deployment %s: new generation not observed yet" % self.deployment)
-                elif (status.get("updatedReplicas", 0) < want or status.get("availableReplicas", 0) < want
-                      or status.get("replicas", 0) > want):
-                    found.append("Deployment %s: %s/%s updated, %s/%s available, %s total" % (
-                        self.deployment, status.get("updatedReplicas", 0), want, status.get("availableReplicas", 0),
-                        want, status.get("replicas", 0)))
-        return found
+            found.append(deployment_problem(self.deployment, self.get_json(
+                "/apis/apps/v1/namespaces/%s/deployments/%s" % (self.namespace, self.deployment))))
+        return [problem for problem in found if problem]
 
     def run(self):
         start = self.clock()

@@ -1,7 +1,8 @@
 """Bad input to rollout.yml on the real testbed cluster: one wave of five clusters, four of
 them wrong in different ways. Each wrong one fails with a message naming its problem; the good
 one is rolled out all the same (within max_fail_percentage); a claim that cannot bind gets no
-JobManager. Needs the testbed cluster and a pushed image (`make integration` brings both up)."""
+JobManager. flink_cluster_kubeconfig is left empty (but for the unreachable cluster): the role reaches
+the testbed by K8S_AUTH_KUBECONFIG alone, as kubernetes.core does. Needs the testbed cluster and a pushed image (`make integration` brings both up)."""
 
 import json
 import os
@@ -63,7 +64,7 @@ def rollout(kube, tmp_path_factory):
     (work / "unreachable.kubeconfig").write_text(yaml.safe_dump(unreachable))
     inventory = {"all": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                 "flink_cluster_kubeconfig": KUBECONFIG, "flink_cluster_name": "bad",
+                 "flink_cluster_name": "bad",
                  "flink_cluster_mode": "session", "flink_cluster_gate_timeout": 240},
         "children": {"flink_clusters": {"hosts": {
             "unreachable": {"flink_cluster_kubeconfig": str(work / "unreachable.kubeconfig")},
@@ -78,8 +79,14 @@ def rollout(kube, tmp_path_factory):
     report = work / "report.json"
     extra = {"flinkfleet_rollout_serial": ["100%"], "flinkfleet_rollout_max_fail_percentage": 85,
              "flinkfleet_rollout_report": str(report)}
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0")
+    # Every cluster but "unreachable" (its own kubeconfig) reaches the testbed the way kubernetes.core
+    # does with flink_cluster_kubeconfig left empty: by K8S_AUTH_KUBECONFIG alone. No KUBECONFIG, no
+    # other K8S_AUTH_*, and a HOME without ~/.kube, so no other way answers instead.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("K8S_AUTH_") and k != "KUBECONFIG"}
+    home = work / "home"
+    home.mkdir()
+    env.update(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               K8S_AUTH_KUBECONFIG=KUBECONFIG, HOME=str(home))
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(ROOT, "rollout.yml"),
          "-i", str(work / "hosts.yml"), "-e", json.dumps(extra)],
@@ -105,7 +112,9 @@ def test_unreachable_cluster_names_its_server(rollout):
 def test_missing_context_is_named_with_the_contexts_there_are(rollout):
     result = rollout["results"]["no-context"]
     assert result["failed"], result
-    assert "context 'no-such-context' is not in kubeconfig %s" % KUBECONFIG in result["error"], result
+    # The kubeconfig came from K8S_AUTH_KUBECONFIG (flink_cluster_kubeconfig is not set), and the
+    # message says where it came from.
+    assert "context 'no-such-context' is not in kubeconfig %s (K8S_AUTH_KUBECONFIG)" % KUBECONFIG in result["error"], result
     assert "flinkfleet-testbed" in result["error"], result
 
 

@@ -8,16 +8,14 @@ import re
 import sys
 
 import pytest
-import yaml
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(SCENARIO))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from testbed_cluster import CACHE, fixture_get_json, fixture_kube, flink_client  # noqa: E402,F401
+from testbed_cluster import CACHE, fixture_get_json, fixture_kube, flink_client, scenario_inventory  # noqa: E402,F401
 
 from ansible.module_utils._flink_output import summarise  # noqa: E402
-with open(os.path.join(SCENARIO, "inventory", "group_vars", "all.yml")) as handle:
-    GROUP_VARS = yaml.safe_load(handle)
+GROUP_VARS, _GROUPS, _HOST_VARS = scenario_inventory(__file__)
 NS = GROUP_VARS["flink_cluster_namespace"]
 NAME = GROUP_VARS["flink_cluster_name"]
 JM_POD = NAME + "-jobmanager-0"

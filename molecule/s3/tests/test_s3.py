@@ -13,17 +13,15 @@ import sys
 from urllib.parse import urlencode
 
 import pytest
-import yaml
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(SCENARIO))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from testbed_cluster import CACHE, KUBECONFIG, fixture_get_json, fixture_kube, flink_client  # noqa: E402,F401
+from testbed_cluster import CACHE, KUBECONFIG, fixture_get_json, fixture_kube, flink_client, scenario_inventory  # noqa: E402,F401,E501
 
 from ansible.module_utils._flinkfleet_files import file_sha256  # noqa: E402
 from ansible.module_utils._flink_output import summarise  # noqa: E402
-with open(os.path.join(SCENARIO, "inventory", "group_vars", "all.yml")) as handle:
-    GROUP_VARS = yaml.safe_load(handle)
+GROUP_VARS, _GROUPS, _HOST_VARS = scenario_inventory(__file__)
 NS = GROUP_VARS["flink_cluster_namespace"]
 NAME = GROUP_VARS["flink_cluster_name"]
 BUCKET = GROUP_VARS["s3_test_bucket"]

@@ -9,23 +9,15 @@ import os
 import sys
 
 import pytest
-import yaml
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(SCENARIO))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from testbed_cluster import CACHE, fixture_get_json, fixture_kube, flink_client  # noqa: E402,F401
+from testbed_cluster import CACHE, fixture_get_json, fixture_kube, flink_client, scenario_inventory  # noqa: E402,F401
 
 from ansible.module_utils._flink_output import summarise  # noqa: E402
-INVENTORY = os.path.join(SCENARIO, "inventory")
-with open(os.path.join(INVENTORY, "group_vars", "all.yml")) as handle:
-    GROUP_VARS = yaml.safe_load(handle)
-with open(os.path.join(INVENTORY, "hosts.yml")) as handle:
-    CLUSTERS = sorted(yaml.safe_load(handle)["all"]["children"]["flink_clusters"]["hosts"])
-HOST_VARS = {}
-for _cluster in CLUSTERS:
-    with open(os.path.join(INVENTORY, "host_vars", _cluster + ".yml")) as handle:
-        HOST_VARS[_cluster] = yaml.safe_load(handle)
+GROUP_VARS, _GROUPS, HOST_VARS = scenario_inventory(__file__)
+CLUSTERS = sorted(_GROUPS["flink_clusters"]["hosts"])
 NAME = GROUP_VARS["flink_cluster_name"]
 JM_POD = NAME + "-jobmanager-0"
 BUILD_DIR = os.path.join(CACHE, "molecule-versions")

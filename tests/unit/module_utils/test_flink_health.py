@@ -12,6 +12,8 @@ from ansible.module_utils._flink_health import (
     HealthGateError,
     KubeWorkloadGate,
     _norm_path,
+    deployment_problem,
+    statefulset_problem,
     wait_for_jobmanagers_ready,
 )
 from ansible.module_utils._flink_job import FlinkJobError, SavepointLocationLost, job_info, savepoint
@@ -240,16 +242,59 @@ def test_pick_job_prefers_live_then_newest():
     assert pick_job(jobs, job_name="zzz") is None
 
 
-def _sts(ready=1, updated=1, gen=2, observed=2, cur="r2", upd="r2"):
-    return {"metadata": {"generation": gen}, "spec": {"replicas": 1},
-            "status": {"observedGeneration": observed, "readyReplicas": ready, "updatedReplicas": updated,
-                       "currentRevision": cur, "updateRevision": upd}}
+def _sts(ready=1, updated=1, gen=2, observed=2, cur="r2", upd="r2", pods=1, want=1, strategy="RollingUpdate"):
+    """A StatefulSet's JSON as the API server returns it (kind, the defaulted update strategy)."""
+    return {"kind": "StatefulSet", "metadata": {"generation": gen},
+            "spec": {"replicas": want, "updateStrategy": {"type": strategy}},
+            "status": {"observedGeneration": observed, "replicas": pods, "readyReplicas": ready,
+                       "updatedReplicas": updated, "currentRevision": cur, "updateRevision": upd}}
 
 
-def _dep(available=2, updated=2, total=2):
-    return {"metadata": {"generation": 1}, "spec": {"replicas": 2},
-            "status": {"observedGeneration": 1, "availableReplicas": available, "updatedReplicas": updated,
-                       "replicas": total}}
+def _dep(available=2, updated=2, total=2, gen=1, observed=1, unavailable=None):
+    status = {"observedGeneration": observed, "availableReplicas": available, "updatedReplicas": updated,
+              "replicas": total}
+    if unavailable is not None:
+        status["unavailableReplicas"] = unavailable
+    return {"kind": "Deployment", "metadata": {"generation": gen}, "spec": {"replicas": 2}, "status": status}
+
+
+@pytest.mark.parametrize("sts, problem", [
+    (_sts(), None),
+    (None, "StatefulSet jm not found"),
+    (_sts(observed=1), "StatefulSet jm: new generation not observed yet"),
+    (_sts(cur="r1"), "StatefulSet jm: rolling to revision r2"),
+    (_sts(ready=0), "StatefulSet jm: 0/1 ready, 1/1 updated, 1 pods"),
+    # kubernetes.core's statefulset_ready decides these two (status.replicas; the OnDelete strategy).
+    (_sts(pods=2), "StatefulSet jm: 1/1 ready, 1/1 updated, 2 pods"),
+    (_sts(strategy="OnDelete", pods=0, ready=0, updated=0), "StatefulSet jm: 0/1 ready, 0/1 updated, 0 pods"),
+    (_sts(strategy="OnDelete", cur="r1"), None),
+])
+def test_statefulset_readiness_is_kubernetes_cores(sts, problem):
+    assert statefulset_problem("jm", sts) == problem
+
+
+@pytest.mark.parametrize("dep, problem", [
+    (_dep(), None),
+    (None, "Deployment tm not found"),
+    (_dep(observed=0), "Deployment tm: new generation not observed yet"),
+    (_dep(total=3), "Deployment tm: 2/2 updated, 2/2 available, 3 total"),
+    (_dep(available=1), "Deployment tm: 2/2 updated, 1/2 available, 2 total"),
+    # kubernetes.core's deployment_ready decides this one (a pod counted unavailable).
+    (_dep(unavailable=1), "Deployment tm: 2/2 updated, 2/2 available, 2 total"),
+    # Its predicate passes this one: the new template seen, the new ReplicaSet not scaled up yet,
+    # the old pods all available. Every replica updated is what the gate adds.
+    (_dep(updated=0, gen=2, observed=2), "Deployment tm: 0/2 updated, 2/2 available, 2 total"),
+])
+def test_deployment_readiness_is_kubernetes_cores_and_every_replica_updated(dep, problem):
+    assert deployment_problem("tm", dep) == problem
+
+
+def test_kubernetes_cores_predicate_alone_passes_the_old_pods():
+    """Why deployment_problem asks more than kubernetes.core's deployment_ready."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter import deployment_ready
+    from kubernetes.dynamic.resource import ResourceInstance
+
+    assert deployment_ready(ResourceInstance(None, _dep(updated=0, gen=2, observed=2)))
 
 
 def test_kube_workload_gate():
@@ -788,9 +833,8 @@ def test_kube_pod_proxy_transport_paths_and_errors():
 
 # -- standby JobManagers after the Flink gate ------------------------------------------------------
 def standby_sts(replicas, ready, updated=None, revision="r2", current="r2"):
-    return {"metadata": {"generation": 4}, "spec": {"replicas": replicas},
-            "status": {"observedGeneration": 4, "readyReplicas": ready, "updatedReplicas": ready if updated is None
-                       else updated, "updateRevision": revision, "currentRevision": current}}
+    return _sts(ready=ready, updated=ready if updated is None else updated, gen=4, observed=4, cur=current,
+                upd=revision, pods=replicas, want=replicas)
 
 
 def test_no_statefulset_adds_no_wait():

@@ -278,8 +278,9 @@ def test_file_points_still_go_to_the_probe_pod(s3, monkeypatch):
         return (lambda path: True), (lambda scan: "")
 
     monkeypatch.setattr(flink_rollout_plan, "_volume_probe", volume_probe)
+    p = params(probe_image="img", last_healthy=RECORD)
     exists, _newest = flink_rollout_plan.volume_lookups(
-        params(probe_image="img", last_healthy=RECORD), ["file:/d/chk-1", "s3://b/p/checkpoints/j/chk-12"], [])
+        p, ["file:/d/chk-1", "s3://b/p/checkpoints/j/chk-12"], [], flink_rollout_plan.S3Lookups(p))
     assert exists("file:/d/chk-1") is True and exists("s3://b/p/checkpoints/j/chk-12") is True
     assert probed == [(["file:/d/chk-1"], [])] and s3.read == ["c1-s3-0123456789ab"]
 

@@ -35,7 +35,7 @@ def test_steps(kw, key, value):
 def test_rollback_probes_only_untrusted_points_once():
     seen = []
 
-    def prober(p, paths, scans):
+    def prober(p, paths, scans, s3):
         seen.append((paths, scans))
         return (lambda path: path == "file:/d/checkpoints/j/chk-2"), (lambda scan: "")
 
@@ -49,25 +49,26 @@ def test_rollback_probes_only_untrusted_points_once():
 def test_rollback_missing_point_fails_naming_it():
     with pytest.raises(FlinkfleetError, match="chk-2"):
         flink_rollout_plan.run(params(step="rollback", action="upgrade", last_healthy=REC, generation=2, phase="point"),
-                               prober=lambda p, paths, scans: ((lambda path: False), (lambda scan: "")))
+                               prober=lambda p, paths, scans, s3: ((lambda path: False), (lambda scan: "")))
 
 
 def test_check_mode_decides_no_rollback_and_starts_no_probe():
     out = flink_rollout_plan.run(params(step="rollback", action="upgrade", last_healthy=REC), check_mode=True,
-                                 prober=lambda p, paths, scans: pytest.fail("probe in check mode"))
+                                 prober=lambda p, paths, scans, s3: pytest.fail("probe in check mode"))
     assert out["rollback"] is False
 
 
 def test_without_probe_inputs_nothing_is_confirmed():
-    assert flink_rollout_plan.volume_lookups(params(), ["file:/x"], []) == (None, None)
+    p = params()
+    assert flink_rollout_plan.volume_lookups(p, ["file:/x"], [], flink_rollout_plan.S3Lookups(p)) == (None, None)
 def test_find_savepoint_step():
     out = flink_rollout_plan.run(params(step="find_savepoint", savepoint_dir="file:/d/sp", not_before=200,
                                         error="UNREACHABLE"),
-                                 savepoints=lambda p: "savepoint 201 /d/sp/savepoint-x\ndone\n")
+                                 savepoints=lambda p, s3: "savepoint 201 /d/sp/savepoint-x\ndone\n")
     assert out["location"] == "file:/d/sp/savepoint-x"
     with pytest.raises(FlinkfleetError, match="holds no savepoint completed since 200"):
         flink_rollout_plan.run(params(step="find_savepoint", savepoint_dir="file:/d/sp", not_before=200),
-                               savepoints=lambda p: "done\n")
+                               savepoints=lambda p, s3: "done\n")
 
 
 LOCK = {"name": "seq", "holder": "me@host", "seconds": 600, "break_lock": False}
