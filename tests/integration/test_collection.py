@@ -87,7 +87,7 @@ def installed(tmp_path_factory):
     work = tmp_path_factory.mktemp("team-repo")
     collections = work / "collections"
     env = clean_env(ANSIBLE_COLLECTIONS_PATH=str(collections))
-    # --no-deps: kubernetes.core and community.docker come from the pinned `ansible` package,
+    # --no-deps: kubernetes.core comes from the pinned `ansible` package,
     # checked below against galaxy.yml's ranges; --offline would ask Galaxy for nothing anyway.
     rc, out = run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps",
                    "-p", str(collections), tarballs[-1]], cwd=str(work), env=env)
@@ -105,7 +105,7 @@ def installed(tmp_path_factory):
 def test_installed_where_asked_with_dependencies_in_range(installed):
     root = installed["collections"] / "ansible_collections" / "flinkfleet" / "flink"
     manifest = json.loads((root / "MANIFEST.json").read_text())["collection_info"]
-    assert manifest["dependencies"] == {"kubernetes.core": ">=6.2.0,<7.0.0", "community.docker": ">=4.8.5,<5.0.0"}
+    assert manifest["dependencies"] == {"kubernetes.core": ">=6.2.0,<7.0.0"}
     rc, out = run([os.path.join(BIN, "ansible-galaxy"), "collection", "list", "--format", "json"],
                   cwd=str(installed["work"]), env=installed["env"])
     assert rc == 0, out
@@ -114,7 +114,7 @@ def test_installed_where_asked_with_dependencies_in_range(installed):
         for name, info in path_collections.items():
             found.setdefault(name, info["version"])
     assert found["flinkfleet.flink"] == manifest["version"]
-    assert found["kubernetes.core"].split(".")[0] == "6" and found["community.docker"].split(".")[0] == "4", found
+    assert found["kubernetes.core"].split(".")[0] == "6", found
 
 
 def test_module_runs_from_the_collection_and_names_the_problem(installed):
