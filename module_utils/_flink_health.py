@@ -349,7 +349,10 @@ def _ready(predicate, obj):
     if K8S_READINESS_IMPORT_ERROR is not None:
         raise FlinkfleetError("The Kubernetes-level gate needs the kubernetes.core collection and the kubernetes "
                               "Python client: %s" % K8S_READINESS_IMPORT_ERROR)
-    return predicate(ResourceInstance(None, obj))
+    try:
+        return predicate(ResourceInstance(None, obj))
+    except AttributeError:  # a field the predicate reads through is absent (no status yet): not ready
+        return False
 
 
 def statefulset_problem(name, sts):

@@ -268,6 +268,9 @@ def _dep(available=2, updated=2, total=2, gen=1, observed=1, unavailable=None):
     (_sts(pods=2), "StatefulSet jm: 1/1 ready, 1/1 updated, 2 pods"),
     (_sts(strategy="OnDelete", pods=0, ready=0, updated=0), "StatefulSet jm: 0/1 ready, 0/1 updated, 0 pods"),
     (_sts(strategy="OnDelete", cur="r1"), None),
+    # No status yet, no update strategy: kubernetes.core's predicate reads through them; not ready.
+    ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 1}},
+     "StatefulSet jm: new generation not observed yet"),
 ])
 def test_statefulset_readiness_is_kubernetes_cores(sts, problem):
     assert statefulset_problem("jm", sts) == problem
