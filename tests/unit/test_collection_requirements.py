@@ -10,7 +10,7 @@ import re
 import ansible_collections
 import pytest
 import yaml
-from ansible.module_utils.compat.version import LooseVersion
+from ansible.galaxy.dependency_resolution.versioning import meets_requirements
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHIPPED = list(ansible_collections.__path__)
@@ -21,10 +21,6 @@ EVERYTHING = PRODUCT + ("testbed", "molecule", "Makefile", "ansible.cfg")
 OURS_OR_CORE = {"ansible.builtin", "ansible.legacy", "flinkfleet.flink"}
 # namespace.name followed by a plugin name: a task key, a callback, a lookup, an import.
 NAME = re.compile(r"(?<![\w.])(?:ansible_collections\.)?([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.(?:plugins\.)?[a-z_]")
-
-
-def installed(namespace, name):
-    return any(os.path.isfile(os.path.join(p, namespace, name, "MANIFEST.json")) for p in SHIPPED)
 
 
 def shipped_version(fqcn):
@@ -56,7 +52,7 @@ def used(parts):
         with open(path, encoding="utf-8", errors="replace") as handle:
             for namespace, name in NAME.findall(handle.read()):
                 fqcn = "%s.%s" % (namespace, name)
-                if fqcn not in OURS_OR_CORE and installed(namespace, name):
+                if fqcn not in OURS_OR_CORE and shipped_version(fqcn):
                     found.add(fqcn)
     return found
 
@@ -66,16 +62,8 @@ def ranges(pairs):
 
 
 def in_range(version, spec):
-    if spec.strip() == "*":
-        return True
-    for clause in spec.split(","):
-        op, bound = re.match(r"\s*(>=|<=|==|!=|<|>)?\s*(\S+)", clause).groups()
-        left, right = LooseVersion(version), LooseVersion(bound)
-        ok = {">=": left >= right, "<=": left <= right, "<": left < right, ">": left > right,
-              "!=": left != right}.get(op or "==", left == right)
-        if not ok:
-            return False
-    return True
+    """ansible-galaxy's own reading of a version range (what `collection install` checks)."""
+    return meets_requirements(version, spec)
 
 
 with open(os.path.join(ROOT, "requirements.yml")) as _handle:
